@@ -85,8 +85,7 @@ typedef enum weft_op_kind { WEFT_OP_INS = 0, WEFT_OP_DEL = 1 } weft_op_kind;
  *       (WEFT_ID_NONE = END).
  *  DEL: deletes the chars target.agent, target.seq .. target.seq+len-1;
  *       deleter seq id.seq+k removes target.seq+k.
- * Text pointers handed out by the engine point into the document and stay
- * valid until its next mutation.
+ * Ops handed out in a weft_oplist point at text the list owns.
  */
 typedef struct weft_op {
     uint32_t kind; /* weft_op_kind */
@@ -98,16 +97,22 @@ typedef struct weft_op {
     uint32_t bytes;   /* INS only */
 } weft_op;
 
-/* A growable list of ops (caller-allocated; _init / _cleanup). Appending
- * merges an op into the previous one when the two form one op. */
+/* A growable list of ops (caller-allocated; _init / _cleanup). The list
+ * owns a copy of its ops' text: op.text stays valid until the list is
+ * cleared or cleaned up. Appending merges an op into the previous one when
+ * the two form one op. */
 typedef struct weft_oplist {
     weft_op *ops;
     size_t n, cap;
+    char *text;
+    size_t text_n, text_cap;
 } weft_oplist;
 
 void weft_oplist_init(weft_oplist *l);
 void weft_oplist_cleanup(weft_oplist *l);
-static inline void weft_oplist_clear(weft_oplist *l) { l->n = 0; }
+static inline void weft_oplist_clear(weft_oplist *l) { l->n = 0; l->text_n = 0; }
+/* Appends a copy of op (and its text); merges with the last op if possible. */
+int weft_oplist_push(weft_oplist *l, const weft_op *op);
 
 /* Version vector: agent -> next seq, entries sorted by agent, no zeros.
  * Caller-allocated; _init / _cleanup. */
@@ -138,18 +143,20 @@ bool weft_vv_leq(const weft_vv *a, const weft_vv *b);
 typedef struct weft_patch {
     uint32_t pos, del, ins;
     uint32_t pos16, del16, ins16;
-    const char *text; /* valid until the document's next mutation */
+    const char *text; /* owned by the patch list */
     uint32_t bytes;
 } weft_patch;
 
 typedef struct weft_patchlist {
     weft_patch *p;
     size_t n, cap;
+    char *text;
+    size_t text_n, text_cap;
 } weft_patchlist;
 
 void weft_patchlist_init(weft_patchlist *l);
 void weft_patchlist_cleanup(weft_patchlist *l);
-static inline void weft_patchlist_clear(weft_patchlist *l) { l->n = 0; }
+static inline void weft_patchlist_clear(weft_patchlist *l) { l->n = 0; l->text_n = 0; }
 
 /* A growable byte buffer (caller-allocated; _init / _cleanup). */
 typedef struct weft_buf {
@@ -269,7 +276,7 @@ typedef struct weft_span {
  * document must not change during iteration. */
 typedef struct weft_run_iter {
     const weft_doc *doc;
-    uint32_t leaf, idx;
+    uint32_t leaf, idx; /* next in-memory run to look at */
 } weft_run_iter;
 
 void weft_run_iter_init(weft_run_iter *it, const weft_doc *doc);
