@@ -408,6 +408,10 @@ int oracle_apply(oracle *o, const weft_op *op)
 {
     int rc = try_apply(o, op);
     if (rc == TRY_PARK) {
+        /* the same op delivered twice while waiting is kept once */
+        for (size_t i = 0; i < o->parked.n; i++)
+            if (top_equal(&o->parked.v[i], op))
+                return WEFT_PARKED;
         toplist_push(&o->parked, op);
         return WEFT_PARKED;
     }

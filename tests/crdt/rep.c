@@ -519,6 +519,6 @@ static size_t orders_rec(const uint64_t *deps, size_t n, size_t *perm, size_t k,
 size_t all_orders(const uint64_t *deps, size_t n, void (*fn)(const size_t *, size_t, void *),
                   void *ctx)
 {
-    size_t perm[64];
+    size_t perm[64] = {0};
     return orders_rec(deps, n, perm, 0, 0, fn, ctx);
 }

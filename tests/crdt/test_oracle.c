@@ -179,7 +179,7 @@ static void test_text_at(void)
 static void test_fuzz(void)
 {
     uint64_t seed = test_seed(1);
-    unsigned long iters = test_iters(60);
+    unsigned long iters = test_iters(200);
     for (unsigned long it = 0; it < iters; it++) {
         rng r;
         rng_seed(&r, seed * 1000003u + it);

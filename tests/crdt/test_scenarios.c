@@ -81,8 +81,9 @@ int main(void)
         /* 15: delivery orders */
         snprintf(test_ctx, sizeof test_ctx, "scenario 15, orders of %s", sc->name);
         oracle *o = oracle_new(WEFT_NONE);
-        for (size_t i = 0; i < oops.n; i++)
-            CHECK_RC(oracle_apply(o, &oops.v[i]), WEFT_APPLIED);
+        for (size_t i = 0; i < oops.n; i++) /* own ops per replica: not causal */
+            CHECK(oracle_apply(o, &oops.v[i]) >= 0);
+        CHECK_EQ(oracle_parked(o), 0);
         order_ctx c = {&eops, sc->expect, NULL, 0, 0};
         c.nref = oracle_runs(o, &c.ref);
         oracle_free(o);
