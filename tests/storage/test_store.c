@@ -95,7 +95,8 @@ static int rec_batch(void *ctx, const weft_store_batch *b)
     x->len = b->len;
     CHECK(b->ops.len <= sizeof x->bytes);
     x->n = b->ops.len;
-    memcpy(x->bytes, b->ops.ptr, b->ops.len);
+    if (b->ops.len)
+        memcpy(x->bytes, b->ops.ptr, b->ops.len);
     return 0;
 }
 

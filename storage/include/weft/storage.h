@@ -113,7 +113,7 @@ typedef struct weft_store_append_req {
 } weft_store_append_req;
 
 /* One stored batch as a read hands it out. Pointers are valid only during the
- * callback that receives it. */
+ * callback that receives it; ops.ptr may be NULL when ops.len is 0. */
 typedef struct weft_store_batch {
     uint64_t lsn;
     uint32_t agent, seq, len;
