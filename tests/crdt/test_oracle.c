@@ -4,9 +4,11 @@
  * give the brief's expected text; every dependency-respecting delivery
  * order of each scenario's ops must give the same text and runs (15);
  * trimming, duplicates, parking and conflicts behave as §5.2 says; a
- * random multi-replica run converges and keeps the oracle's invariants.
+ * random multi-replica run converges and keeps the oracle's invariants,
+ * and agrees with an independent tree-form FugueMax (treemodel.c).
  */
 #include "rep.h"
+#include "treemodel.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +66,17 @@ static void test_scenarios(void)
             replay_order(perm, ops.n, &c);
         }
         oracle_runs_free(c.ref, c.nref);
+        /* the tree-form FugueMax agrees with the brief too */
+        random_order(&r, deps, ops.n, perm);
+        tmodel *t = tmodel_new();
+        for (size_t i = 0; i < ops.n; i++)
+            tmodel_apply(t, &ops.v[perm[i]]);
+        sbuf tt;
+        sbuf_init(&tt);
+        tmodel_text(t, &tt);
+        CHECK_MSG(test_str_eq(tt.p, tt.n, scenarios[s].expect), "tree FugueMax gives \"%s\"", tt.p);
+        sbuf_free(&tt);
+        tmodel_free(t);
         printf("oracle scenario %-42s ok (%zu ops, %zu orders)\n", scenarios[s].name, ops.n,
                c.count);
         toplist_free(&ops);
@@ -217,6 +230,23 @@ static void test_fuzz(void)
         sbuf t0, ti;
         sbuf_init(&t0);
         sbuf_init(&ti);
+        /* list-form oracle == tree FugueMax on prefixes of the history
+         * (generation order is causal) */
+        for (int q = 0; q < 3; q++) {
+            size_t k = q == 2 ? all.n : rng_below(&r, (uint32_t)all.n + 1);
+            oracle *po = oracle_new(WEFT_NONE);
+            tmodel *pt = tmodel_new();
+            for (size_t x = 0; x < k; x++) {
+                CHECK_RC(oracle_apply(po, &all.v[x]), WEFT_APPLIED);
+                tmodel_apply(pt, &all.v[x]);
+            }
+            oracle_text(po, &t0);
+            tmodel_text(pt, &ti);
+            CHECK_MSG(t0.n == ti.n && memcmp(t0.p, ti.p, t0.n) == 0,
+                      "prefix %zu: oracle \"%s\" != tree FugueMax \"%s\"", k, t0.p, ti.p);
+            oracle_free(po);
+            tmodel_free(pt);
+        }
         orun *r0, *ri;
         size_t n0 = 0, ni;
         for (int i = 0; i < NR; i++) {
