@@ -15,6 +15,8 @@
 //   --build   CMake build dir holding bench/weft-trace-bench and
 //             crdt/wasm/weft_crdt.wasm (default build/)
 //
+// Exit status: 0 every peer that ran ended with endContent; 1 one did not;
+// 2 usage; 77 the trace file does not exist.
 // Each peer runs in its own Node process (run-peer.mjs); its resident
 // memory is measured in yet another fresh process. The native row comes
 // from build/bench/weft-trace-bench --json (last line of its output); if
@@ -43,7 +45,8 @@ const { values: opt, positionals } = parseArgs({
   },
 });
 if (opt.help) {
-  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 19).join('\n'));
+  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
+  console.log(lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).join('\n'));
   process.exit(0);
 }
 
@@ -52,7 +55,7 @@ const defaultTrace = [join(root, '../shared/traces/automerge-paper.json.gz'), '/
 const tracePath = resolve(positionals[0] ?? defaultTrace ?? 'automerge-paper.json.gz');
 if (!existsSync(tracePath)) {
   console.error(`compare: no trace at ${tracePath}`);
-  process.exit(2);
+  process.exit(77); // like weft-trace-bench: ctest reports "skipped"
 }
 const only = opt.only ? opt.only.split(',').map((s) => s.trim()).filter(Boolean) : ALL;
 for (const name of only)

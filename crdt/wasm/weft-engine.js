@@ -78,15 +78,15 @@ async function compileFrom(source) {
     const { readFile } = await import('node:fs/promises');
     return WebAssembly.compile(await readFile(source));
   }
-  const response = fetch(source);
   if (WebAssembly.compileStreaming) {
     try {
-      return await WebAssembly.compileStreaming(response);
+      return await WebAssembly.compileStreaming(fetch(source));
     } catch (e) {
-      // e.g. served without Content-Type: application/wasm; fall through.
+      // e.g. served without Content-Type: application/wasm: fetch it again
+      // (the first body may be consumed) and compile the bytes.
     }
   }
-  const r = await response;
+  const r = await fetch(source);
   if (!r.ok) throw new Error(`weft-engine: fetching ${source}: HTTP ${r.status}`);
   return WebAssembly.compile(await r.arrayBuffer());
 }

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { loadEngine, WeftError, NONE, OP_INS, OP_DEL, APPLIED, DUPLICATE, PARKED } from '../weft-engine.js';
 
@@ -37,6 +38,28 @@ test('loads from bytes and from a path, with no WASI imports needed', async () =
   d.insert(0, 'ok');
   assert.equal(d.text(), 'ok');
   d.free();
+});
+
+test('loads over HTTP like a browser (streaming, and a server without the wasm MIME type)', async () => {
+  const bytes = readFileSync(opt.wasm);
+  const server = createServer((req, res) => {
+    if (req.url === '/typed.wasm') res.setHeader('Content-Type', 'application/wasm');
+    if (req.url === '/missing.wasm') res.statusCode = 404;
+    res.end(req.url === '/missing.wasm' ? 'no' : bytes);
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  try {
+    for (const path of ['/typed.wasm', '/untyped.wasm']) {
+      const e = await loadEngine(new URL(path, base));
+      const d = e.newDoc(1);
+      d.insert(0, path);
+      assert.equal(d.text(), path);
+    }
+    await assert.rejects(loadEngine(`${base}/missing.wasm`), /HTTP 404/);
+  } finally {
+    server.close();
+  }
 });
 
 test('insert via UTF-16 offsets with emoji, ops carry code points', () => {
