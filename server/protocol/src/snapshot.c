@@ -1,0 +1,584 @@
+/* snapshot.c — a document's whole state as one compact msgpack value.
+ *
+ * Snapshot = [format 1, lsn, vv, meta_len, meta: bin, text_len, text: bin]
+ * meta and text are raw-deflated; inflated, text is the UTF-8 of every
+ * canonical run (tombstones included) in document order, and meta is one
+ * canonical msgpack array of 15 integer columns:
+ *   agents                      every agent referenced below, increasing
+ *   r_agent r_seq r_len r_flags r_x r_xa     runs, document order
+ *   d_agent d_seq d_tagent d_tseq d_len      delete records, apply order
+ *   s_agent s_seq s_len                      apply-order spans
+ * Agents are indexes into `agents`; seqs are zigzag deltas (see below);
+ * r_flags = deleted | ol_code << 1 | or_code << 3, and the origins that the
+ * codes do not imply are taken in order from r_x / r_xa. docs/protocol.md
+ * has the tables. Every choice is forced (the smallest code that applies),
+ * so a state has one encoding apart from the deflate streams. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "snap_int.h"
+
+#define SNAP_FORMAT 1u
+
+enum {
+    C_AGENTS, C_R_AGENT, C_R_SEQ, C_R_LEN, C_R_FLAGS, C_R_X, C_R_XA,
+    C_D_AGENT, C_D_SEQ, C_D_TAGENT, C_D_TSEQ, C_D_LEN,
+    C_S_AGENT, C_S_SEQ, C_S_LEN, C_COUNT
+};
+
+/* Origin codes. */
+enum { O_NONE = 0, O_ADJ = 1, O_SAME = 2, O_OTHER = 3 };
+
+typedef struct col {
+    uint32_t *v;
+    size_t n, cap;
+} col;
+
+static int col_push(col *c, uint32_t v)
+{
+    int rc = proto__grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v);
+    if (rc)
+        return rc;
+    c->v[c->n++] = v;
+    return 0;
+}
+
+/* ---- origin codes (shared by both directions, so they agree) ---------- */
+
+static bool same_id(weft_id a, uint32_t agent, uint32_t seq) { return a.agent == agent && a.seq == seq; }
+
+/* prev: the run before r in document order, or NULL. */
+static int ol_code(const weft_run *r, const weft_run *prev)
+{
+    if (weft_id_is_none(r->ol))
+        return O_NONE;
+    if (prev && same_id(r->ol, prev->agent, prev->seq + prev->len - 1))
+        return O_ADJ;
+    if (r->ol.agent == r->agent && r->ol.seq < r->seq)
+        return O_SAME;
+    return O_OTHER;
+}
+
+/* next: the run after r in document order, or NULL. */
+static int or_code(const weft_run *r, const weft_run *next)
+{
+    if (weft_id_is_none(r->or))
+        return O_NONE;
+    if (next && same_id(r->or, next->agent, next->seq))
+        return O_ADJ;
+    if (r->or.agent == r->agent)
+        return O_SAME;
+    return O_OTHER;
+}
+
+/* true when b continues a as one canonical run. */
+static bool mergeable(const weft_run *a, const weft_run *b)
+{
+    return a->agent == b->agent && b->seq == a->seq + a->len &&
+           same_id(b->ol, a->agent, a->seq + a->len - 1) && weft_id_eq(a->or, b->or) &&
+           a->deleted == b->deleted;
+}
+
+/* ---- encoding ------------------------------------------------------------ */
+
+typedef struct enc_state {
+    weft_run *runs;
+    size_t nruns, runs_cap;
+    uint32_t *agents;
+    size_t nagents, agents_cap;
+    col c[C_COUNT];
+    uint32_t *next; /* per agent index: expected next seq */
+    weft_buf text, meta, z;
+    weft_vv vv;
+} enc_state;
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int agent_add(enc_state *s, uint32_t a)
+{
+    int rc = proto__grow((void **)&s->agents, &s->agents_cap, s->nagents + 1, sizeof *s->agents);
+    if (rc)
+        return rc;
+    s->agents[s->nagents++] = a;
+    return 0;
+}
+
+static uint32_t agent_idx(const enc_state *s, uint32_t a)
+{
+    size_t lo = 0, hi = s->nagents;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->agents[mid] < a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (uint32_t)lo; /* a is always present */
+}
+
+static int collect(enc_state *s, const weft_doc *doc)
+{
+    weft_run_iter it;
+    weft_run r;
+    int rc;
+    weft_run_iter_init(&it, doc);
+    while (weft_run_iter_next(&it, &r)) {
+        if ((rc = proto__grow((void **)&s->runs, &s->runs_cap, s->nruns + 1, sizeof *s->runs)))
+            return rc;
+        s->runs[s->nruns++] = r;
+        if ((rc = agent_add(s, r.agent)))
+            return rc;
+        if (!weft_id_is_none(r.ol) && (rc = agent_add(s, r.ol.agent)))
+            return rc;
+        if (!weft_id_is_none(r.or) && (rc = agent_add(s, r.or.agent)))
+            return rc;
+    }
+    size_t nd = weft_doc_del_count(doc), ns = weft_doc_span_count(doc);
+    for (size_t i = 0; i < nd; i++) {
+        weft_del d = weft_doc_del_get(doc, i);
+        if ((rc = agent_add(s, d.id.agent)) || (rc = agent_add(s, d.target.agent)))
+            return rc;
+    }
+    for (size_t i = 0; i < ns; i++)
+        if ((rc = agent_add(s, weft_doc_span_get(doc, i).agent)))
+            return rc;
+    if (s->nagents) {
+        qsort(s->agents, s->nagents, sizeof *s->agents, cmp_u32);
+        size_t k = 1;
+        for (size_t i = 1; i < s->nagents; i++)
+            if (s->agents[i] != s->agents[k - 1])
+                s->agents[k++] = s->agents[i];
+        s->nagents = k;
+    }
+    s->next = calloc(s->nagents ? s->nagents : 1, sizeof *s->next);
+    return s->next ? 0 : WEFT_PROTO_E_NOMEM;
+}
+
+static int enc_runs(enc_state *s)
+{
+    int rc = 0;
+    col *c = s->c;
+    memset(s->next, 0, (s->nagents ? s->nagents : 1) * sizeof *s->next);
+    for (size_t i = 0; i < s->nruns && !rc; i++) {
+        const weft_run *r = &s->runs[i];
+        const weft_run *prev = i ? &s->runs[i - 1] : NULL;
+        const weft_run *nxt = i + 1 < s->nruns ? &s->runs[i + 1] : NULL;
+        uint32_t ai = agent_idx(s, r->agent);
+        int olc = ol_code(r, prev), orc = or_code(r, nxt);
+        rc = col_push(&c[C_R_AGENT], ai);
+        rc = rc ? rc : col_push(&c[C_R_SEQ], proto__zz(r->seq - s->next[ai]));
+        rc = rc ? rc : col_push(&c[C_R_LEN], r->len);
+        rc = rc ? rc : col_push(&c[C_R_FLAGS], (uint32_t)r->deleted | (uint32_t)olc << 1 |
+                                                   (uint32_t)orc << 3);
+        s->next[ai] = r->seq + r->len;
+        if (!rc && olc == O_SAME)
+            rc = col_push(&c[C_R_X], r->seq - r->ol.seq - 1);
+        if (!rc && olc == O_OTHER) {
+            rc = col_push(&c[C_R_XA], agent_idx(s, r->ol.agent));
+            rc = rc ? rc : col_push(&c[C_R_X], r->ol.seq);
+        }
+        if (!rc && orc == O_SAME)
+            rc = col_push(&c[C_R_X], proto__zz(r->or.seq - r->seq));
+        if (!rc && orc == O_OTHER) {
+            rc = col_push(&c[C_R_XA], agent_idx(s, r->or.agent));
+            rc = rc ? rc : col_push(&c[C_R_X], r->or.seq);
+        }
+        if (!rc && (r->bytes > SIZE_MAX - s->text.n ||
+                    proto__grow((void **)&s->text.p, &s->text.cap, s->text.n + r->bytes, 1)))
+            rc = WEFT_PROTO_E_NOMEM;
+        if (!rc && r->bytes) {
+            memcpy(s->text.p + s->text.n, r->text, r->bytes);
+            s->text.n += r->bytes;
+        }
+    }
+    return rc;
+}
+
+static int enc_dels_spans(enc_state *s, const weft_doc *doc)
+{
+    int rc = 0;
+    col *c = s->c;
+    uint32_t prev_t = 0;
+    size_t nd = weft_doc_del_count(doc), ns = weft_doc_span_count(doc);
+    memset(s->next, 0, (s->nagents ? s->nagents : 1) * sizeof *s->next);
+    for (size_t i = 0; i < nd && !rc; i++) {
+        weft_del d = weft_doc_del_get(doc, i);
+        uint32_t ai = agent_idx(s, d.id.agent);
+        rc = col_push(&c[C_D_AGENT], ai);
+        rc = rc ? rc : col_push(&c[C_D_SEQ], proto__zz(d.id.seq - s->next[ai]));
+        rc = rc ? rc : col_push(&c[C_D_TAGENT], agent_idx(s, d.target.agent));
+        rc = rc ? rc : col_push(&c[C_D_TSEQ], proto__zz(d.target.seq - prev_t));
+        rc = rc ? rc : col_push(&c[C_D_LEN], d.len);
+        s->next[ai] = d.id.seq + d.len;
+        prev_t = d.target.seq;
+    }
+    memset(s->next, 0, (s->nagents ? s->nagents : 1) * sizeof *s->next);
+    for (size_t i = 0; i < ns && !rc; i++) {
+        weft_span sp = weft_doc_span_get(doc, i);
+        uint32_t ai = agent_idx(s, sp.agent);
+        rc = col_push(&c[C_S_AGENT], ai);
+        rc = rc ? rc : col_push(&c[C_S_SEQ], proto__zz(sp.seq - s->next[ai]));
+        rc = rc ? rc : col_push(&c[C_S_LEN], sp.len);
+        s->next[ai] = sp.seq + sp.len;
+    }
+    return rc;
+}
+
+static void enc_free(enc_state *s)
+{
+    free(s->runs);
+    free(s->agents);
+    free(s->next);
+    for (int i = 0; i < C_COUNT; i++)
+        free(s->c[i].v);
+    weft_buf_cleanup(&s->text);
+    weft_buf_cleanup(&s->meta);
+    weft_buf_cleanup(&s->z);
+    weft_vv_cleanup(&s->vv);
+}
+
+int weft_proto_snapshot_encode(const weft_doc *doc, uint32_t lsn, weft_buf *out)
+{
+    enc_state s;
+    proto__writer w;
+    int rc;
+    memset(&s, 0, sizeof s);
+    weft_vv_init(&s.vv);
+    out->n = 0;
+    if ((rc = collect(&s, doc)) || (rc = enc_runs(&s)) || (rc = enc_dels_spans(&s, doc)))
+        goto done;
+    if ((rc = weft_doc_version(doc, &s.vv)))
+        goto done;
+    for (size_t i = 0; i < s.nagents; i++)
+        if ((rc = col_push(&s.c[C_AGENTS], s.agents[i])))
+            goto done;
+
+    proto__writer_init(&w, &s.meta);
+    proto__w_arr(&w, C_COUNT);
+    for (int i = 0; i < C_COUNT; i++) {
+        proto__w_arr(&w, (uint32_t)s.c[i].n);
+        for (size_t k = 0; k < s.c[i].n; k++)
+            proto__w_u32(&w, s.c[i].v[k]);
+    }
+    if ((rc = proto__writer_done(&w)))
+        goto done;
+
+    proto__writer_init(&w, out);
+    proto__w_arr(&w, 7);
+    proto__w_u32(&w, SNAP_FORMAT);
+    proto__w_u32(&w, lsn);
+    proto__vv_encode(&w, &s.vv);
+    proto__w_u32(&w, (uint32_t)s.meta.n);
+    if ((rc = proto__deflate(s.meta.p, s.meta.n, &s.z)))
+        goto done;
+    proto__w_bin(&w, s.z.p, s.z.n);
+    if (s.text.n > UINT32_MAX) {
+        rc = WEFT_PROTO_E_VALUE;
+        goto done;
+    }
+    proto__w_u32(&w, (uint32_t)s.text.n);
+    if ((rc = proto__deflate(s.text.p, s.text.n, &s.z)))
+        goto done;
+    proto__w_bin(&w, s.z.p, s.z.n);
+    rc = proto__writer_done(&w);
+done:
+    if (rc)
+        out->n = 0;
+    enc_free(&s);
+    return rc;
+}
+
+/* ---- decoding -------------------------------------------------------------- */
+
+typedef struct col_rd {
+    const msgpack_object *it;
+    uint32_t n, i;
+} col_rd;
+
+static int rd(col_rd *c, uint32_t *v)
+{
+    if (c->i >= c->n)
+        return WEFT_PROTO_E_SHAPE;
+    return proto__u32(&c->it[c->i++], v);
+}
+
+typedef struct dec_state {
+    col_rd c[C_COUNT];
+    const uint32_t *agents;
+    uint32_t nagents;
+    uint32_t *agent_tab;
+    bool *used;
+    uint32_t *next;
+    weft_run *runs;
+    uint32_t nruns;
+    weft_buf meta, text;
+    weft_vv vv, have;
+} dec_state;
+
+static int agent_at(dec_state *s, uint32_t idx, uint32_t *agent)
+{
+    if (idx >= s->nagents)
+        return WEFT_PROTO_E_VALUE;
+    s->used[idx] = true;
+    *agent = s->agent_tab[idx];
+    return 0;
+}
+
+/* Reads an origin given its code (ol when is_left). */
+static int origin(dec_state *s, const weft_run *r, bool is_left, int code, const weft_run *adj,
+                  weft_id *id)
+{
+    uint32_t x, xa;
+    int rc;
+    switch (code) {
+    case O_NONE:
+        *id = WEFT_ID_NONE;
+        return 0;
+    case O_ADJ:
+        if (!adj)
+            return WEFT_PROTO_E_VALUE;
+        id->agent = adj->agent;
+        id->seq = is_left ? adj->seq + adj->len - 1 : adj->seq;
+        return 0;
+    case O_SAME:
+        if ((rc = rd(&s->c[C_R_X], &x)))
+            return rc;
+        id->agent = r->agent;
+        if (is_left) {
+            if (x >= r->seq)
+                return WEFT_PROTO_E_VALUE;
+            id->seq = r->seq - 1 - x;
+        } else {
+            id->seq = r->seq + proto__unzz(x);
+        }
+        return 0;
+    default:
+        if ((rc = rd(&s->c[C_R_XA], &xa)) || (rc = agent_at(s, xa, &id->agent)) ||
+            (rc = rd(&s->c[C_R_X], &id->seq)))
+            return rc;
+        return 0;
+    }
+}
+
+static int dec_runs(dec_state *s)
+{
+    uint32_t n = s->c[C_R_AGENT].n, v, ai;
+    int rc;
+    if (s->c[C_R_SEQ].n != n || s->c[C_R_LEN].n != n || s->c[C_R_FLAGS].n != n)
+        return WEFT_PROTO_E_SHAPE;
+    s->runs = calloc(n ? n : 1, sizeof *s->runs);
+    if (!s->runs)
+        return WEFT_PROTO_E_NOMEM;
+    s->nruns = n;
+    for (uint32_t i = 0; i < n; i++) {
+        weft_run *r = &s->runs[i];
+        if ((rc = rd(&s->c[C_R_AGENT], &ai)) || (rc = agent_at(s, ai, &r->agent)) ||
+            (rc = rd(&s->c[C_R_SEQ], &v)) || (rc = rd(&s->c[C_R_LEN], &r->len)))
+            return rc;
+        r->seq = s->next[ai] + proto__unzz(v);
+        if (r->len == 0 || (uint64_t)r->seq + r->len > UINT32_MAX)
+            return WEFT_PROTO_E_VALUE;
+        s->next[ai] = r->seq + r->len;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        weft_run *r = &s->runs[i];
+        const weft_run *prev = i ? &s->runs[i - 1] : NULL;
+        const weft_run *nxt = i + 1 < n ? &s->runs[i + 1] : NULL;
+        if ((rc = rd(&s->c[C_R_FLAGS], &v)))
+            return rc;
+        if (v >> 5)
+            return WEFT_PROTO_E_VALUE;
+        r->deleted = v & 1;
+        int olc = (int)(v >> 1 & 3), orc = (int)(v >> 3 & 3);
+        if ((rc = origin(s, r, true, olc, prev, &r->ol)) ||
+            (rc = origin(s, r, false, orc, nxt, &r->or)))
+            return rc;
+        /* The forced choices: anything else has another encoding. */
+        if (ol_code(r, prev) != olc || or_code(r, nxt) != orc || (prev && mergeable(prev, r)))
+            return WEFT_PROTO_E_NONCANONICAL;
+    }
+    if (s->c[C_R_X].i != s->c[C_R_X].n || s->c[C_R_XA].i != s->c[C_R_XA].n)
+        return WEFT_PROTO_E_SHAPE;
+    return 0;
+}
+
+/* Gives each run its slice of the text: len code points each, all used. */
+static int dec_text(dec_state *s)
+{
+    const unsigned char *t = (const unsigned char *)s->text.p;
+    size_t off = 0, n = s->text.n;
+    if (weft_utf8_count(s->text.p, n, NULL, NULL) != 0)
+        return WEFT_PROTO_E_UTF8;
+    for (uint32_t i = 0; i < s->nruns; i++) {
+        weft_run *r = &s->runs[i];
+        size_t start = off;
+        for (uint32_t k = 0; k < r->len; k++) {
+            if (off >= n)
+                return WEFT_PROTO_E_VALUE;
+            off++;
+            while (off < n && (t[off] & 0xc0) == 0x80)
+                off++;
+        }
+        r->text = s->text.p + start;
+        r->bytes = (uint32_t)(off - start);
+    }
+    return off == n ? 0 : WEFT_PROTO_E_VALUE;
+}
+
+static int load_dels_spans(dec_state *s, weft_doc *doc)
+{
+    uint32_t nd = s->c[C_D_AGENT].n, ns = s->c[C_S_AGENT].n, ai, v, prev_t = 0;
+    int rc;
+    if (s->c[C_D_SEQ].n != nd || s->c[C_D_TAGENT].n != nd || s->c[C_D_TSEQ].n != nd ||
+        s->c[C_D_LEN].n != nd || s->c[C_S_SEQ].n != ns || s->c[C_S_LEN].n != ns)
+        return WEFT_PROTO_E_SHAPE;
+    memset(s->next, 0, (s->nagents ? s->nagents : 1) * sizeof *s->next);
+    for (uint32_t i = 0; i < nd; i++) {
+        weft_del d;
+        if ((rc = rd(&s->c[C_D_AGENT], &ai)) || (rc = agent_at(s, ai, &d.id.agent)) ||
+            (rc = rd(&s->c[C_D_SEQ], &v)))
+            return rc;
+        d.id.seq = s->next[ai] + proto__unzz(v);
+        if ((rc = rd(&s->c[C_D_TAGENT], &v)) || (rc = agent_at(s, v, &d.target.agent)) ||
+            (rc = rd(&s->c[C_D_TSEQ], &v)) || (rc = rd(&s->c[C_D_LEN], &d.len)))
+            return rc;
+        d.target.seq = prev_t + proto__unzz(v);
+        prev_t = d.target.seq;
+        if (d.len == 0 || (uint64_t)d.id.seq + d.len > UINT32_MAX ||
+            (uint64_t)d.target.seq + d.len > UINT32_MAX)
+            return WEFT_PROTO_E_VALUE;
+        s->next[ai] = d.id.seq + d.len;
+        if ((rc = weft_doc_load_del(doc, &d)))
+            return rc;
+    }
+    memset(s->next, 0, (s->nagents ? s->nagents : 1) * sizeof *s->next);
+    for (uint32_t i = 0; i < ns; i++) {
+        weft_span sp;
+        if ((rc = rd(&s->c[C_S_AGENT], &ai)) || (rc = agent_at(s, ai, &sp.agent)) ||
+            (rc = rd(&s->c[C_S_SEQ], &v)) || (rc = rd(&s->c[C_S_LEN], &sp.len)))
+            return rc;
+        sp.seq = s->next[ai] + proto__unzz(v);
+        if (sp.len == 0 || (uint64_t)sp.seq + sp.len > UINT32_MAX)
+            return WEFT_PROTO_E_VALUE;
+        s->next[ai] = sp.seq + sp.len;
+        if ((rc = weft_doc_load_span(doc, &sp)))
+            return rc;
+    }
+    return 0;
+}
+
+static int dec_meta(dec_state *s, msgpack_unpacked *up)
+{
+    const msgpack_object *cols;
+    weft_proto_limits lim = {s->meta.n, 2, 0};
+    int rc;
+    if ((rc = weft_proto_scan((const uint8_t *)s->meta.p, s->meta.n, &lim)) ||
+        (rc = proto__unpack((const uint8_t *)s->meta.p, s->meta.n, up)) ||
+        (rc = proto__arr(&up->data, C_COUNT, &cols)))
+        return rc;
+    for (int i = 0; i < C_COUNT; i++) {
+        if ((rc = proto__arr_any(&cols[i], &s->c[i].it, &s->c[i].n)))
+            return rc;
+        s->c[i].i = 0;
+    }
+    uint32_t na = s->c[C_AGENTS].n;
+    s->agent_tab = calloc(na ? na : 1, sizeof *s->agent_tab);
+    s->used = calloc(na ? na : 1, sizeof *s->used);
+    s->next = calloc(na ? na : 1, sizeof *s->next);
+    if (!s->agent_tab || !s->used || !s->next)
+        return WEFT_PROTO_E_NOMEM;
+    s->nagents = na;
+    for (uint32_t i = 0; i < na; i++) {
+        if ((rc = rd(&s->c[C_AGENTS], &s->agent_tab[i])))
+            return rc;
+        if (s->agent_tab[i] == WEFT_NONE)
+            return WEFT_PROTO_E_VALUE;
+        if (i > 0 && s->agent_tab[i] <= s->agent_tab[i - 1])
+            return WEFT_PROTO_E_ORDER;
+    }
+    return 0;
+}
+
+static int vv_equal(const weft_vv *a, const weft_vv *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->v[i].agent != b->v[i].agent || a->v[i].next_seq != b->v[i].next_seq)
+            return 0;
+    return 1;
+}
+
+int weft_proto_snapshot_load(const uint8_t *p, size_t len, const weft_proto_limits *lim,
+                             weft_doc *doc, uint32_t *lsn)
+{
+    weft_proto_limits def = WEFT_PROTO_LIMITS_DEFAULT;
+    msgpack_unpacked up, mup;
+    const msgpack_object *it;
+    const uint8_t *mzp, *tzp;
+    size_t mzn, tzn;
+    uint32_t n, fmt, meta_len, text_len;
+    dec_state s;
+    int rc;
+    if (!lim)
+        lim = &def;
+    memset(&s, 0, sizeof s);
+    weft_vv_init(&s.vv);
+    weft_vv_init(&s.have);
+    msgpack_unpacked_init(&up);
+    msgpack_unpacked_init(&mup);
+    if ((rc = weft_proto_scan(p, len, lim)) || (rc = proto__unpack(p, len, &up)) ||
+        (rc = proto__arr_any(&up.data, &it, &n)))
+        goto done;
+    if (n == 0 || (rc = proto__u32(&it[0], &fmt))) {
+        rc = WEFT_PROTO_E_SHAPE;
+        goto done;
+    }
+    if (fmt != SNAP_FORMAT) {
+        rc = WEFT_PROTO_E_FORMAT;
+        goto done;
+    }
+    if ((rc = proto__arr(&up.data, 7, &it)) || (rc = proto__u32(&it[1], lsn)) ||
+        (rc = proto__vv_decode(&it[2], &s.vv)) || (rc = proto__u32(&it[3], &meta_len)) ||
+        (rc = proto__bin(&it[4], &mzp, &mzn)) || (rc = proto__u32(&it[5], &text_len)) ||
+        (rc = proto__bin(&it[6], &tzp, &tzn)))
+        goto done;
+    if (meta_len > lim->max_inflate || text_len > lim->max_inflate - meta_len) {
+        rc = WEFT_PROTO_E_BOMB;
+        goto done;
+    }
+    if ((rc = proto__inflate(mzp, mzn, meta_len, &s.meta)) ||
+        (rc = proto__inflate(tzp, tzn, text_len, &s.text)) || (rc = dec_meta(&s, &mup)) ||
+        (rc = dec_runs(&s)) || (rc = dec_text(&s)))
+        goto done;
+    for (uint32_t i = 0; i < s.nruns; i++)
+        if ((rc = weft_doc_load_run(doc, &s.runs[i])))
+            goto done;
+    if ((rc = load_dels_spans(&s, doc)))
+        goto done;
+    for (uint32_t i = 0; i < s.nagents; i++)
+        if (!s.used[i]) {
+            rc = WEFT_PROTO_E_NONCANONICAL;
+            goto done;
+        }
+    if ((rc = weft_doc_load_finish(doc)) || (rc = weft_doc_version(doc, &s.have)))
+        goto done;
+    if (!vv_equal(&s.vv, &s.have))
+        rc = WEFT_PROTO_E_VALUE;
+done:
+    msgpack_unpacked_destroy(&mup);
+    msgpack_unpacked_destroy(&up);
+    free(s.agent_tab);
+    free(s.used);
+    free(s.next);
+    free(s.runs);
+    weft_buf_cleanup(&s.meta);
+    weft_buf_cleanup(&s.text);
+    weft_vv_cleanup(&s.vv);
+    weft_vv_cleanup(&s.have);
+    return rc;
+}
