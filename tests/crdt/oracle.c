@@ -607,6 +607,15 @@ int oracle_char_at(const oracle *o, uint32_t pos, weft_id *id, uint32_t *cp)
     return 0;
 }
 
+int oracle_deleter(const oracle *o, weft_id id, weft_id *deleter)
+{
+    const oent *e = lookup(o, id);
+    if (!e || e->kind != K_INS || o->items[e->item].ndels == 0)
+        return WEFT_E_NOTFOUND;
+    *deleter = o->items[e->item].dels[0];
+    return 0;
+}
+
 size_t oracle_runs(const oracle *o, orun **out)
 {
     orun *r = ocalloc(o->nitems, sizeof *r);

@@ -47,6 +47,9 @@ size_t oracle_version(const oracle *o, weft_vv_entry *out, size_t max);
 
 /* Visible char at pos: its ID and code point. */
 int oracle_char_at(const oracle *o, uint32_t pos, weft_id *id, uint32_t *cp);
+/* The first deleter (apply order) of char id: 0, or WEFT_E_NOTFOUND if
+ * it is visible or unknown. */
+int oracle_deleter(const oracle *o, weft_id id, weft_id *deleter);
 /* UTF-16 offset of code point pos. */
 uint32_t oracle_pos16(const oracle *o, uint32_t pos);
 

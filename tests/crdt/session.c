@@ -66,6 +66,49 @@ void session_check(session *s, size_t i)
         CHECK_EQ(weft_doc_next_seq(p->d, ov[k].agent), ov[k].next_seq);
     }
     weft_vv_cleanup(&vv);
+    session_check_positions(s, i);
+}
+
+void session_check_positions(session *s, size_t i)
+{
+    replica *p = &s->rep[i];
+    uint32_t len = weft_doc_len(p->d);
+    for (int q = 0; q < 3; q++) {
+        uint32_t pos = rng_below(&s->r, len + 1), u = 0, back = 0;
+        uint32_t want16 = oracle_pos16(p->o, pos);
+        CHECK_OK(weft_doc_pos16(p->d, pos, &u));
+        CHECK_MSG(u == want16, "pos16(%u) = %u, want %u", pos, u, want16);
+        CHECK_OK(weft_doc_pos_from16(p->d, u, &back));
+        CHECK_EQ(back, pos);
+        if (pos < len) {
+            weft_id eid, oid;
+            uint32_t cp;
+            CHECK_OK(weft_doc_id_at(p->d, pos, &eid));
+            CHECK_OK(oracle_char_at(p->o, pos, &oid, &cp));
+            CHECK_MSG(eid.agent == oid.agent && eid.seq == oid.seq, "id_at(%u)", pos);
+            if (cp >= 0x10000) /* the middle of a surrogate pair */
+                CHECK_RC(weft_doc_pos_from16(p->d, u + 1, &back), WEFT_E_RANGE);
+        }
+    }
+    uint32_t x;
+    CHECK_RC(weft_doc_pos16(p->d, len + 1, &x), WEFT_E_RANGE);
+    CHECK_RC(weft_doc_pos_from16(p->d, weft_doc_len16(p->d) + 1, &x), WEFT_E_RANGE);
+    CHECK_RC(weft_doc_id_at(p->d, len, &(weft_id){0, 0}), WEFT_E_RANGE);
+    /* who deleted a few tombstones: the first deleter in apply order */
+    for (int q = 0; q < 3 && s->pool.n; q++) {
+        const weft_op *op = &s->pool.v[rng_below(&s->r, (uint32_t)s->pool.n)];
+        if (op->kind != WEFT_OP_INS)
+            continue;
+        weft_id c = {op->id.agent, op->id.seq + rng_below(&s->r, op->len)}, who, owho;
+        int erc = weft_doc_deleter(p->d, c, &who);
+        int orc = oracle_deleter(p->o, c, &owho);
+        CHECK_MSG(erc == orc, "deleter(%u,%u): engine %s, oracle %s", c.agent, c.seq,
+                  test_errname(erc), test_errname(orc));
+        if (!erc)
+            CHECK_MSG(who.agent == owho.agent && who.seq == owho.seq,
+                      "deleter(%u,%u): engine (%u,%u), first applied (%u,%u)", c.agent, c.seq,
+                      who.agent, who.seq, owho.agent, owho.seq);
+    }
 }
 
 static void local_insert(session *s, size_t i, uint32_t pos, const char *text, size_t bytes)

@@ -49,5 +49,7 @@ void session_step(session *s);
 void session_converge(session *s);
 /* Full comparison of replica i with its twin and mirror. */
 void session_check(session *s, size_t i);
+/* Random position conversions, id_at and deleter vs the oracle. */
+void session_check_positions(session *s, size_t i);
 
 #endif

@@ -94,6 +94,27 @@ int main(void)
         total_ops += s.pool.n;
         session_free(&s);
     }
+    /* one long session: documents large enough for a deep content tree */
+    {
+        session s;
+        session_init(&s, 3, seed ^ 0x5eed);
+        snprintf(test_ctx, sizeof test_ctx, "fuzz long session seed=%llu",
+                 (unsigned long long)(seed ^ 0x5eed));
+        s.check_each = false;
+        s.p_delete = 20;
+        unsigned long steps = test_iters(120) * 12;
+        for (unsigned long k = 0; k < steps; k++) {
+            session_step(&s);
+            if (k % 97 == 0)
+                for (size_t i = 0; i < s.n; i++)
+                    session_check(&s, i);
+        }
+        session_converge(&s);
+        check_replay_all(&s, 2);
+        printf("long session: %lu steps, %u chars, %zu runs\n", steps, weft_doc_len(s.rep[0].d),
+               weft_doc_run_count(s.rep[0].d));
+        session_free(&s);
+    }
     test_ctx[0] = 0;
     printf("test_fuzz: %lu sessions, %lu steps, %lu ops: all converged\n", iters, total_steps,
            total_ops);

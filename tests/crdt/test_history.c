@@ -5,7 +5,8 @@
  * text of a fresh document that replayed only that prefix, and the
  * oracle's text_at. Prefixes of *other* replicas' apply orders are
  * versions this document never passed through (e.g. a concurrent double
- * delete applied in the other order): they must work too.
+ * delete applied in the other order): they must work too, and so must
+ * versions that end in the middle of an op.
  */
 #include "ops.h"
 #include "session.h"
@@ -23,13 +24,39 @@ static void vv_of_prefix(const weft_oplist *l, size_t k, weft_vv *vv)
     }
 }
 
-static void check_prefix(const weft_doc *d, const oracle *o, const weft_oplist *order, size_t k)
+/* The first j code points of op (j < op->len): still a causal cut. */
+static weft_op head_of(const weft_op *op, uint32_t j)
+{
+    weft_op h = *op;
+    h.len = j;
+    if (op->kind == WEFT_OP_INS) {
+        uint32_t b = 0;
+        for (uint32_t q = 0; q < j; q++) {
+            b++;
+            while (b < op->bytes && ((unsigned char)op->text[b] & 0xC0) == 0x80)
+                b++;
+        }
+        h.bytes = b;
+    }
+    return h;
+}
+
+/* Prefix of k ops, plus the first `part` code points of op k if part > 0. */
+static void check_cut(const weft_doc *d, const oracle *o, const weft_oplist *order, size_t k,
+                      uint32_t part)
 {
     weft_vv vv;
     vv_of_prefix(order, k, &vv);
+    weft_op head = {0};
+    if (part) {
+        head = head_of(&order->ops[k], part);
+        CHECK_OK(weft_vv_set(&vv, head.id.agent, head.id.seq + part));
+    }
     weft_doc *f = weft_doc_new(WEFT_NONE);
     for (size_t i = 0; i < k; i++)
         CHECK_RC(weft_doc_apply(f, &order->ops[i], NULL), WEFT_APPLIED);
+    if (part)
+        CHECK_RC(weft_doc_apply(f, &head, NULL), WEFT_APPLIED);
     sbuf want, got, orc;
     sbuf_init(&want);
     sbuf_init(&got);
@@ -50,6 +77,11 @@ static void check_prefix(const weft_doc *d, const oracle *o, const weft_oplist *
     sbuf_free(&orc);
     weft_vv_cleanup(&vv);
     weft_doc_free(f);
+}
+
+static void check_prefix(const weft_doc *d, const oracle *o, const weft_oplist *order, size_t k)
+{
+    check_cut(d, o, order, k, 0);
 }
 
 static void test_double_delete_order(void)
@@ -116,6 +148,12 @@ static void test_random(void)
         for (size_t k = 0; k <= full.n; k++)
             if (full.n <= 40 || rng_chance(&s.r, 1, 3) || k == full.n)
                 check_prefix(d, o, &full, k);
+        /* versions that cut an op in the middle (a run split by V) */
+        for (int q = 0; q < 10 && full.n; q++) {
+            size_t k = rng_below(&s.r, (uint32_t)full.n);
+            if (full.ops[k].len > 1)
+                check_cut(d, o, &full, k, 1 + rng_below(&s.r, full.ops[k].len - 1));
+        }
         /* prefixes of the other replicas' (pre-merge) orders */
         for (size_t i = 1; i < s.n; i++)
             for (int q = 0; q < 6; q++)
