@@ -194,7 +194,7 @@ static bool runs_equal(const weft_doc *a, const weft_doc *b)
             return true;
         if (ra.agent != rb.agent || ra.seq != rb.seq || ra.len != rb.len ||
             !weft_id_eq(ra.ol, rb.ol) || !weft_id_eq(ra.or, rb.or) || ra.deleted != rb.deleted ||
-            ra.bytes != rb.bytes || memcmp(ra.text, rb.text, ra.bytes) != 0)
+            ra.bytes != rb.bytes || (ra.bytes && memcmp(ra.text, rb.text, ra.bytes) != 0))
             return false;
     }
 }
@@ -261,8 +261,9 @@ static void replica_cleanup(replica *r)
 static void shadow_splice(replica *r, uint32_t pos, uint32_t del, const char *text, size_t bytes)
 {
     weft_buf *s = &r->shadow;
-    size_t a = utf8_offset(s->p, s->n, pos);
-    size_t b = a + utf8_offset(s->p + a, s->n - a, del);
+    const char *old = s->p ? s->p : "";
+    size_t a = utf8_offset(old, s->n, pos);
+    size_t b = a + utf8_offset(old + a, s->n - a, del);
     size_t n = s->n - (b - a) + bytes;
     char *p = xmalloc(n);
     if (a)
