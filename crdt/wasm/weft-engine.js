@@ -145,8 +145,18 @@ export class Engine {
 
   // Writes `text` as UTF-8 at `ptr` (room for 3 bytes per UTF-16 unit needed).
   writeText(text, ptr) {
-    if (text.length === 0) return 0;
-    return this.enc.encodeInto(text, this.u8.subarray(ptr, ptr + 3 * text.length)).written;
+    const n = text.length, u8 = this.u8;
+    if (n <= 16) {
+      // Keystrokes: short ASCII is copied directly (TextEncoder costs more).
+      let i = 0;
+      for (; i < n; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 0x80) break;
+        u8[ptr + i] = c;
+      }
+      if (i === n) return n;
+    }
+    return this.enc.encodeInto(text, u8.subarray(ptr, ptr + 3 * n)).written;
   }
 
   strerror(code) {
