@@ -607,6 +607,10 @@ int oracle_char_at(const oracle *o, uint32_t pos, weft_id *id, uint32_t *cp)
     return 0;
 }
 
+size_t oracle_size(const oracle *o) { return o->nitems; }
+
+weft_id oracle_item_at(const oracle *o, size_t i) { return o->items[o->order[i]].id; }
+
 int oracle_deleter(const oracle *o, weft_id id, weft_id *deleter)
 {
     const oent *e = lookup(o, id);

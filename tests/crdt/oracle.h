@@ -50,6 +50,9 @@ int oracle_char_at(const oracle *o, uint32_t pos, weft_id *id, uint32_t *cp);
 /* The first deleter (apply order) of char id: 0, or WEFT_E_NOTFOUND if
  * it is visible or unknown. */
 int oracle_deleter(const oracle *o, weft_id id, weft_id *deleter);
+/* Items in the full list (tombstones included) and the ID at index i. */
+size_t oracle_size(const oracle *o);
+weft_id oracle_item_at(const oracle *o, size_t i);
 /* UTF-16 offset of code point pos. */
 uint32_t oracle_pos16(const oracle *o, uint32_t pos);
 

@@ -4,7 +4,8 @@
  * (WEFT_E_READONLY), malformed remote ops (len 0, reserved agent
  * WEFT_NONE, unknown kind, origins naming a delete's seq, origin right
  * before origin left, delete targets that are deletes, seq overflow) all
- * give negative codes and leave the document unchanged.
+ * give negative codes and leave the document unchanged; random hostile
+ * origins are placed exactly as the oracle places them.
  */
 #include "ops.h"
 #include "eng.h"
@@ -139,6 +140,33 @@ static void test_malformed(void)
     weft_doc_free(d);
 }
 
+/* Origins in the wrong order inside one run: the region walk cannot see
+ * that, so it must be checked by ID. Accepting such an op puts the char
+ * before its own origin left, and a replica whose runs are split
+ * differently refuses it: the replicas diverge. */
+static void test_same_run_origins(void)
+{
+    weft_op cases[] = {
+        ins_op(2, 0, ID(1, 3), ID(1, 1), "X"), /* right origin before left */
+        ins_op(2, 0, ID(1, 3), ID(1, 3), "X"), /* right origin == left */
+        ins_op(2, 0, ID(1, 3), ID(1, 0), "X"), /* right origin = run start */
+        ins_op(2, 0, ID(1, 5), ID(1, 4), "X"),
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(test_ctx, sizeof test_ctx, "same-run origins case %zu", i);
+        weft_doc *d = weft_doc_new(WEFT_NONE);
+        weft_op base = ins_op(1, 0, NONE, NONE, "abcdef"); /* one run */
+        CHECK_RC(weft_doc_apply(d, &base, NULL), WEFT_APPLIED);
+        int rc = weft_doc_apply(d, &cases[i], NULL);
+        CHECK_MSG(rc < 0, "accepted (%s): origin right is not after origin left", test_errname(rc));
+        expect_text(d, "abcdef");
+        CHECK_EQ(weft_doc_next_seq(d, 2), 0);
+        CHECK_OK(weft_doc_check(d));
+        weft_doc_free(d);
+    }
+    test_ctx[0] = 0;
+}
+
 static void test_strerror(void)
 {
     CHECK(strcmp(weft_strerror(0), "success") == 0);
@@ -176,13 +204,93 @@ static void test_vv(void)
     weft_vv_cleanup(&b);
 }
 
+/* Ops no correct client generates but a buggy or hostile one can send:
+ * origins anywhere (left before right), deletes of anything. The engine
+ * must not crash, must keep its invariants, and must place them exactly
+ * as the per-char pseudocode does (a deterministic function of the op
+ * sequence); origins in the wrong order must be refused by both. */
+static void test_random_origins(void)
+{
+    uint64_t seed = test_seed(5);
+    unsigned long iters = test_iters(30);
+    for (unsigned long it = 0; it < iters; it++) {
+        rng r;
+        rng_seed(&r, seed * 1009 + it);
+        snprintf(test_ctx, sizeof test_ctx, "random origins seed=%llu iter=%lu",
+                 (unsigned long long)seed, it);
+        weft_doc *d = weft_doc_new(WEFT_NONE);
+        oracle *o = oracle_new(WEFT_NONE);
+        mirror m;
+        mirror_init(&m);
+        uint32_t next[4] = {0, 0, 0, 0};
+        for (int step = 0; step < 150; step++) {
+            uint32_t a = rng_below(&r, 4);
+            size_t n = oracle_size(o);
+            weft_op op;
+            char buf[64];
+            bool bad = false;
+            if (n > 0 && rng_chance(&r, 1, 4)) {
+                weft_id t = oracle_item_at(o, rng_below(&r, (uint32_t)n));
+                uint32_t len = 1 + rng_below(&r, 3);
+                if (t.seq + len > oracle_next_seq(o, t.agent))
+                    len = 1;
+                op = del_op(a, next[a], t, len);
+                /* the range may cross into a delete's seqs: then refused */
+            } else {
+                long p = (long)rng_below(&r, (uint32_t)n + 1) - 1; /* -1: START */
+                long q = p + 1 + (long)rng_below(&r, (uint32_t)(n - (size_t)(p + 1)) + 1);
+                weft_id ol = p < 0 ? NONE : oracle_item_at(o, (size_t)p);
+                weft_id or = q >= (long)n ? NONE : oracle_item_at(o, (size_t)q);
+                if (!weft_id_is_none(ol) && !weft_id_is_none(or) && rng_chance(&r, 1, 10)) {
+                    weft_id tmp = ol; /* right before left */
+                    ol = or;
+                    or = tmp;
+                    bad = true;
+                }
+                uint32_t ncp;
+                size_t b = rand_text(&r, 4, buf, &ncp);
+                buf[b] = 0;
+                op = ins_op(a, next[a], ol, or, buf);
+            }
+            weft_patchlist pl;
+            weft_patchlist_init(&pl);
+            int want = oracle_apply(o, &op);
+            int got = weft_doc_apply(d, &op, &pl);
+            if (got != want) {
+                top_print(stderr, &op);
+                fputc('\n', stderr);
+            }
+            CHECK_MSG(got == want, "step %d: engine %s, oracle %s", step, test_errname(got),
+                      test_errname(want));
+            if (bad)
+                CHECK(got < 0);
+            if (got == WEFT_APPLIED)
+                next[a] += op.len;
+            mirror_patches(&m, &pl);
+            weft_patchlist_cleanup(&pl);
+            CHECK_OK(weft_doc_check(d));
+            if (step % 10 == 0 || got != WEFT_APPLIED) {
+                eng_same_as_oracle(d, o, "random origins");
+                mirror_same(&m, d, "random origins");
+            }
+        }
+        eng_same_as_oracle(d, o, "random origins");
+        weft_doc_free(d);
+        oracle_free(o);
+        mirror_free(&m);
+    }
+    test_ctx[0] = 0;
+}
+
 int main(void)
 {
     test_ranges();
     test_set_agent_continues();
     test_malformed();
+    test_same_run_origins();
     test_strerror();
     test_vv();
+    test_random_origins();
     printf("test_errors: all passed\n");
     return 0;
 }
