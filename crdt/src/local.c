@@ -1,0 +1,151 @@
+/* local.c — local edits under the pinned generation rule (crdt-brief §1.4):
+ * origin-left is the visible char before the cursor (or START), origin-right
+ * the very next item after it, tombstones included (or END). The region
+ * between the two is empty by construction, so the new run lands exactly at
+ * the cursor without a scan. */
+#include "doc_int.h"
+
+static weft_id first_id(const weft_doc *d, uint32_t h)
+{
+    if (h == NIL)
+        return WEFT_ID_NONE;
+    return (weft_id){d->ag[d->runs[h].slot].id, d->runs[h].seq};
+}
+
+int weft_doc_insert(weft_doc *d, uint32_t pos, const char *utf8, size_t bytes, weft_oplist *out)
+{
+    if (d->me == NIL)
+        return WEFT_E_READONLY;
+    if (bytes > UINT32_MAX / 4)
+        return WEFT_E_RANGE;
+    uint32_t cps, u16;
+    int rc = weft_utf8_count(utf8, bytes, &cps, &u16);
+    if (rc)
+        return rc;
+    if (cps == 0)
+        return 0;
+    if (pos > weft_doc_len(d))
+        return WEFT_E_RANGE;
+    agent_slot *me = &d->ag[d->me];
+    if ((uint64_t)me->next_seq + cps >= UINT32_MAX)
+        return WEFT_E_OVERFLOW;
+    uint32_t seq = me->next_seq;
+    weft_id ol = WEFT_ID_NONE, or = WEFT_ID_NONE;
+    uint32_t after = NIL;
+    if (pos > 0) {
+        uint32_t h, off;
+        rc = tree__find(d, pos - 1, 0, &h, &off);
+        if (rc)
+            return WEFT_E_CORRUPT;
+        run *r = &d->runs[h];
+        ol = (weft_id){d->ag[r->slot].id, r->seq + off};
+        if (off + 1 < r->len) {
+            uint32_t right;
+            or = (weft_id){ol.agent, ol.seq + 1};
+            rc = doc__split(d, h, off + 1, &right);
+            if (rc)
+                return rc;
+        } else {
+            or = first_id(d, tree__next(d, h));
+            if (r->slot == d->me && r->seq + r->len == seq && !r->deleted &&
+                weft_id_eq(r->or, or) && r->text_off + r->bytes == me->text_n) {
+                uint32_t off2;
+                rc = doc__arena_append(d, d->me, utf8, (uint32_t)bytes, &off2);
+                if (rc)
+                    return rc;
+                r = &d->runs[h];
+                r->len += cps;
+                r->bytes += (uint32_t)bytes;
+                r->u16 += u16;
+                tree__adjust(d, r->leaf, (int32_t)cps, (int32_t)u16);
+                goto done;
+            }
+        }
+        after = h;
+    } else {
+        or = first_id(d, tree__first(d));
+    }
+    {
+        uint32_t off2;
+        rc = doc__arena_append(d, d->me, utf8, (uint32_t)bytes, &off2);
+        if (rc)
+            return rc;
+        uint32_t nh = doc__run_new(d);
+        if (nh == NIL)
+            return WEFT_E_NOMEM;
+        run *n = &d->runs[nh];
+        n->slot = d->me;
+        n->seq = seq;
+        n->len = cps;
+        n->ol = ol;
+        n->or = or;
+        n->text_off = off2;
+        n->bytes = (uint32_t)bytes;
+        n->u16 = u16;
+        rc = tree__insert_after(d, after, nh);
+        if (!rc)
+            rc = idx__insert(&d->ag[d->me].idx, seq, nh);
+        if (rc)
+            return rc;
+    }
+done:
+    me = &d->ag[d->me];
+    me->next_seq = seq + cps;
+    rc = doc__span_record(d, d->me, seq, cps);
+    if (rc)
+        return rc;
+    if (out) {
+        weft_op op = {WEFT_OP_INS, {me->id, seq}, cps, ol, or, WEFT_ID_NONE, utf8, (uint32_t)bytes};
+        return weft_oplist_push(out, &op);
+    }
+    return 0;
+}
+
+int weft_doc_delete(weft_doc *d, uint32_t pos, uint32_t len, weft_oplist *out)
+{
+    if (d->me == NIL)
+        return WEFT_E_READONLY;
+    uint32_t total = weft_doc_len(d);
+    if (pos > total || len > total - pos)
+        return WEFT_E_RANGE;
+    if ((uint64_t)d->ag[d->me].next_seq + len >= UINT32_MAX)
+        return WEFT_E_OVERFLOW;
+    while (len > 0) {
+        uint32_t h, off;
+        int rc = tree__find(d, pos, 0, &h, &off);
+        if (rc)
+            return WEFT_E_CORRUPT;
+        if (off > 0) {
+            rc = doc__split(d, h, off, &h);
+            if (rc)
+                return rc;
+        }
+        if (d->runs[h].len > len) {
+            uint32_t right;
+            rc = doc__split(d, h, len, &right);
+            if (rc)
+                return rc;
+        }
+        run *r = &d->runs[h];
+        uint32_t n = r->len;
+        weft_id target = {d->ag[r->slot].id, r->seq};
+        rc = doc__mark_deleted(d, h, NULL);
+        agent_slot *me = &d->ag[d->me];
+        uint32_t seq = me->next_seq;
+        if (!rc)
+            rc = doc__del_record(d, d->me, seq, target, n);
+        if (rc)
+            return rc;
+        me->next_seq = seq + n;
+        rc = doc__span_record(d, d->me, seq, n);
+        if (!rc && out) {
+            weft_op op = {WEFT_OP_DEL, {me->id, seq}, n, WEFT_ID_NONE, WEFT_ID_NONE, target, NULL, 0};
+            rc = weft_oplist_push(out, &op);
+        }
+        if (rc)
+            return rc;
+        doc__merge_around(d, h);
+        len -= n;
+    }
+    return 0;
+}
