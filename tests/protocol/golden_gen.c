@@ -175,7 +175,13 @@ int main(void)
         vector_end(&out);
         printf(i + 1 < sample_msg_count() ? ",\n" : "\n");
     }
-    printf("  ],\n  \"snapshots\": [\n");
+    printf("  ],\n  \"values\": [\n");
+    const char *vname, *kind;
+    for (int i = 0; (vname = sample_value(i, &out, &kind)); i++) {
+        printf("%s    {\"name\": \"%s\", \"kind\": \"%s\"", i ? ",\n" : "", vname, kind);
+        vector_end(&out);
+    }
+    printf("\n  ],\n  \"snapshots\": [\n");
     const char *name;
     uint32_t lsn;
     weft_doc *d;

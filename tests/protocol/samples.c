@@ -231,6 +231,45 @@ const char *sample_msg(int i, weft_proto_msg *m, weft_buf *scratch)
     return NULL;
 }
 
+const char *sample_value(int i, weft_buf *out, const char **kind)
+{
+    weft_op ops[2];
+    weft_id par[2] = {{3, 9}, {7, 1}};
+    weft_vv vv;
+    int rc = 0;
+    const char *name = NULL;
+    weft_vv_init(&vv);
+    *kind = i < 2 ? "batch" : "vv";
+    switch (i) {
+    case 0:
+        ops[0] = ins(7, 0, WEFT_ID_NONE, WEFT_ID_NONE, "Hi", 2);
+        rc = weft_proto_batch_encode(NULL, 0, ops, 1, out);
+        name = "batch-first-edit";
+        break;
+    case 1:
+        ops[0] = ins(7, 2, (weft_id){7, 1}, (weft_id){3, 0}, "x", 1);
+        ops[1] = del(7, 3, 3, 4, 2);
+        rc = weft_proto_batch_encode(par, 2, ops, 2, out);
+        name = "batch-after-merge";
+        break;
+    case 2:
+        rc = weft_proto_vv_encode(&vv, out);
+        name = "vv-empty";
+        break;
+    case 3:
+        vv_add(&vv, 0, 1);
+        vv_add(&vv, 3, 200);
+        vv_add(&vv, 70000, 65536);
+        rc = weft_proto_vv_encode(&vv, out);
+        name = "vv-three-agents";
+        break;
+    }
+    weft_vv_cleanup(&vv);
+    if (rc)
+        abort();
+    return name;
+}
+
 static void must(int rc)
 {
     if (rc < 0)

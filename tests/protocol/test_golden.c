@@ -1,5 +1,6 @@
 /* test_golden.c — tests/golden/protocol-v<N>.json, byte for byte:
  *  messages:  value (JSON) -> msgpack-c -> hex;  hex -> decode -> encode -> hex
+ *  values:    op batches and version vectors, the same way
  *  snapshots: value -> hex;  hex -> load into a doc -> encode -> hex, text
  *  rejects:   hex -> decode fails with the named error
  * The JS suite reads the same file. */
@@ -157,6 +158,28 @@ int main(int argc, char **argv)
         }
     }
 
+    int nval = 0;
+    json_array_foreach(json_object_get(root, "values"), i, e)
+    {
+        const char *name = json_string_value(json_object_get(e, "name"));
+        const char *kind = json_string_value(json_object_get(e, "kind"));
+        nval++;
+        if (bytes_of(json_string_value(json_object_get(e, "hex")), &n)) {
+            CHECK(!"bad hex");
+            continue;
+        }
+        check_value(name, json_object_get(e, "value"), n);
+        if (strcmp(kind, "batch") == 0) {
+            CHECK_RC(weft_proto_batch_decode(frame, n, NULL, &m), 0);
+            CHECK_RC(weft_proto_batch_encode(m.parents, m.nparents, m.ops, m.nops, &out), 0);
+        } else {
+            CHECK(strcmp(kind, "vv") == 0);
+            CHECK_RC(weft_proto_vv_decode(frame, n, NULL, &m.vv), 0);
+            CHECK_RC(weft_proto_vv_encode(&m.vv, &out), 0);
+        }
+        check_same(name, &out, n);
+    }
+
     int nsnap = 0;
     json_array_foreach(json_object_get(root, "snapshots"), i, e)
     {
@@ -200,9 +223,9 @@ int main(int argc, char **argv)
             ptest_failures++;
         }
     }
-    CHECK(nmsg >= 9 && nsnap >= 1 && nrej >= 30);
-    printf("golden: %d messages, %d snapshots, %d rejects, %d failures\n", nmsg, nsnap, nrej,
-           ptest_failures);
+    CHECK(nmsg >= 9 && nval >= 2 && nsnap >= 1 && nrej >= 30);
+    printf("golden: %d messages, %d values, %d snapshots, %d rejects, %d failures\n", nmsg, nval,
+           nsnap, nrej, ptest_failures);
     weft_buf_cleanup(&out);
     weft_proto_msg_cleanup(&m);
     json_decref(root);

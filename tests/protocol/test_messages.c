@@ -231,6 +231,32 @@ static void encoder_rejects(void)
     weft_buf_cleanup(&a);
 }
 
+static void standalone(void)
+{
+    weft_proto_msg m;
+    weft_vv vv;
+    weft_buf a;
+    weft_proto_msg_init(&m);
+    weft_vv_init(&vv);
+    weft_buf_init(&a);
+    static const uint8_t unsorted[] = {0x92, 0x92, 0x07, 0x01, 0x92, 0x03, 0x01};
+    static const uint8_t zero[] = {0x91, 0x92, 0x07, 0x00};
+    static const uint8_t bomb[] = {0x92, 0x90, 0xdd, 0xff, 0xff, 0xff, 0xff};
+    CHECK_RC(weft_proto_vv_decode(unsorted, sizeof unsorted, NULL, &vv), WEFT_PROTO_E_ORDER);
+    CHECK(vv.n == 0);
+    CHECK_RC(weft_proto_vv_decode(zero, sizeof zero, NULL, &vv), WEFT_PROTO_E_VALUE);
+    CHECK_RC(weft_proto_batch_decode(bomb, sizeof bomb, NULL, &m), WEFT_PROTO_E_TRUNCATED);
+    CHECK_RC(weft_vv_set(&vv, 9, 4), 0);
+    CHECK_RC(weft_vv_set(&vv, 2, 70000), 0);
+    CHECK_RC(weft_proto_vv_encode(&vv, &a), 0);
+    CHECK_RC(weft_proto_vv_decode((uint8_t *)a.p, a.n, NULL, &vv), 0);
+    CHECK(vv.n == 2 && vv.v[0].agent == 2 && vv.v[0].next_seq == 70000 && vv.v[1].agent == 9);
+    CHECK_RC(weft_proto_batch_encode(NULL, 0, NULL, 0, &a), WEFT_PROTO_E_VALUE); /* no ops */
+    weft_proto_msg_cleanup(&m);
+    weft_vv_cleanup(&vv);
+    weft_buf_cleanup(&a);
+}
+
 static void names(void)
 {
 #define NAMED_(name, val, msg)                                                                     \
@@ -256,6 +282,7 @@ int main(void)
     fields();
     limits();
     encoder_rejects();
+    standalone();
     names();
     printf("%s: %d failures\n", __FILE__, ptest_failures);
     return ptest_failures != 0;

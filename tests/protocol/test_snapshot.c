@@ -253,7 +253,7 @@ static void corrupt(void)
     CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_UTF8);
     /* vv that does not match the content */
     n = make_snapshot(snap, "91 92 01 03", meta, mn, (uint32_t)mn, "hi", 2, 2);
-    CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_VALUE);
+    CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_VVMISMATCH);
     /* an agent nobody uses */
     static const char unused[] = "9f 920105 9100 9100 9102 9100 90 90 90 90 90 90 90 9100 9100 9102";
     mn = (size_t)ptest_unhex(unused, meta, sizeof meta);

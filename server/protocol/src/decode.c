@@ -308,3 +308,38 @@ int weft_proto_decode(const uint8_t *frame, size_t len, const weft_proto_limits 
         weft_proto_msg_reset(m);
     return rc;
 }
+
+int weft_proto_batch_decode(const uint8_t *p, size_t len, const weft_proto_limits *lim,
+                            weft_proto_msg *m)
+{
+    msgpack_unpacked up;
+    weft_proto_msg_reset(m);
+    int rc = weft_proto_scan(p, len, lim);
+    if (rc)
+        return rc;
+    msgpack_unpacked_init(&up);
+    rc = proto__unpack(p, len, &up);
+    if (rc == 0)
+        rc = batch_decode(&up.data, false, 0, m);
+    msgpack_unpacked_destroy(&up);
+    if (rc)
+        weft_proto_msg_reset(m);
+    return rc;
+}
+
+int weft_proto_vv_decode(const uint8_t *p, size_t len, const weft_proto_limits *lim, weft_vv *vv)
+{
+    msgpack_unpacked up;
+    vv->n = 0;
+    int rc = weft_proto_scan(p, len, lim);
+    if (rc)
+        return rc;
+    msgpack_unpacked_init(&up);
+    rc = proto__unpack(p, len, &up);
+    if (rc == 0)
+        rc = proto__vv_decode(&up.data, vv);
+    msgpack_unpacked_destroy(&up);
+    if (rc)
+        vv->n = 0;
+    return rc;
+}

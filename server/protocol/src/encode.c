@@ -71,18 +71,16 @@ static void w_op(proto__writer *w, const weft_op *op)
     }
 }
 
-static void w_batch(proto__writer *w, const weft_proto_msg *m, const weft_proto_batch *b)
+static void w_batch_parts(proto__writer *w, const weft_id *par, size_t npar, const weft_op *ops,
+                          size_t nops)
 {
-    if (b->parents_off > m->nparents || b->nparents > m->nparents - b->parents_off ||
-        b->ops_off > m->nops || b->nops > m->nops - b->ops_off || b->nops == 0 ||
-        b->nparents > UINT32_MAX || b->nops > UINT32_MAX) {
+    if (nops == 0 || npar > UINT32_MAX || nops > UINT32_MAX) {
         fail(w, WEFT_PROTO_E_VALUE);
         return;
     }
-    const weft_id *par = b->nparents ? m->parents + b->parents_off : NULL;
     proto__w_arr(w, 2);
-    proto__w_arr(w, (uint32_t)b->nparents);
-    for (size_t i = 0; i < b->nparents; i++) {
+    proto__w_arr(w, (uint32_t)npar);
+    for (size_t i = 0; i < npar; i++) {
         if (weft_id_is_none(par[i]))
             fail(w, WEFT_PROTO_E_VALUE);
         if (i > 0 && !(par[i - 1].agent < par[i].agent ||
@@ -90,9 +88,20 @@ static void w_batch(proto__writer *w, const weft_proto_msg *m, const weft_proto_
             fail(w, WEFT_PROTO_E_ORDER);
         w_id_or_nil(w, par[i]);
     }
-    proto__w_arr(w, (uint32_t)b->nops);
-    for (size_t i = 0; i < b->nops; i++)
-        w_op(w, &m->ops[b->ops_off + i]);
+    proto__w_arr(w, (uint32_t)nops);
+    for (size_t i = 0; i < nops; i++)
+        w_op(w, &ops[i]);
+}
+
+static void w_batch(proto__writer *w, const weft_proto_msg *m, const weft_proto_batch *b)
+{
+    if (b->parents_off > m->nparents || b->nparents > m->nparents - b->parents_off ||
+        b->ops_off > m->nops || b->nops > m->nops - b->ops_off) {
+        fail(w, WEFT_PROTO_E_VALUE);
+        return;
+    }
+    w_batch_parts(w, b->nparents ? m->parents + b->parents_off : NULL, b->nparents,
+                  b->nops ? m->ops + b->ops_off : NULL, b->nops);
 }
 
 static void w_anchor(proto__writer *w, weft_anchor a)
@@ -317,5 +326,25 @@ int weft_proto_encode_error(weft_buf *out, uint32_t code, const char *message)
     proto__w_u32(&w, WEFT_MSG_ERROR);
     proto__w_u32(&w, code);
     w_text(&w, s);
+    return proto__writer_done(&w);
+}
+
+int weft_proto_batch_encode(const weft_id *parents, size_t nparents, const weft_op *ops,
+                            size_t nops, weft_buf *out)
+{
+    proto__writer w;
+    proto__writer_init(&w, out);
+    w_batch_parts(&w, parents, nparents, ops, nops);
+    return proto__writer_done(&w);
+}
+
+int weft_proto_vv_encode(const weft_vv *vv, weft_buf *out)
+{
+    proto__writer w;
+    proto__writer_init(&w, out);
+    int rc = proto__vv_check(vv);
+    if (rc)
+        fail(&w, rc);
+    proto__vv_encode(&w, vv);
     return proto__writer_done(&w);
 }

@@ -568,7 +568,7 @@ int weft_proto_snapshot_load(const uint8_t *p, size_t len, const weft_proto_limi
     if ((rc = weft_doc_load_finish(doc)) || (rc = weft_doc_version(doc, &s.have)))
         goto done;
     if (!vv_equal(&s.vv, &s.have))
-        rc = WEFT_PROTO_E_VALUE;
+        rc = WEFT_PROTO_E_VVMISMATCH;
 done:
     msgpack_unpacked_destroy(&mup);
     msgpack_unpacked_destroy(&up);

@@ -63,7 +63,8 @@ extern "C" {
     X(FORMAT, -118, "unknown snapshot format")                                                     \
     X(INFLATE, -119, "corrupt compressed data")                                                    \
     X(BOMB, -120, "decompressed size over the limit")                                              \
-    X(ZLIB, -121, "compression failed")
+    X(ZLIB, -121, "compression failed")                                                            \
+    X(VVMISMATCH, -122, "snapshot version vector does not match its content")
 
 typedef enum weft_proto_err {
 #define WEFT_PROTO_ERR_ENUM_(name, val, msg) WEFT_PROTO_E_##name = (val),
@@ -266,6 +267,21 @@ int weft_proto_encode_ack(weft_buf *out, uint32_t agent, uint32_t next_seq, uint
 int weft_proto_encode_leave(weft_buf *out, uint32_t agent);
 int weft_proto_encode_ping(weft_buf *out, uint32_t type, uint32_t t); /* PING or PONG */
 int weft_proto_encode_error(weft_buf *out, uint32_t code, const char *message);
+
+/* ---- standalone values --------------------------------------------------------- */
+
+/* One op batch (`[parents, ops]`, docs/protocol.md) on its own, e.g. for
+ * an op log row. Decoding fills m->batches[0], m->parents and m->ops
+ * (m->type 0); texts point into p. */
+int weft_proto_batch_encode(const weft_id *parents, size_t nparents, const weft_op *ops,
+                            size_t nops, weft_buf *out);
+int weft_proto_batch_decode(const uint8_t *p, size_t len, const weft_proto_limits *lim,
+                            weft_proto_msg *m);
+
+/* A version vector (`[[agent, next_seq] ...]`) on its own. Decoding
+ * replaces vv's entries. */
+int weft_proto_vv_encode(const weft_vv *vv, weft_buf *out);
+int weft_proto_vv_decode(const uint8_t *p, size_t len, const weft_proto_limits *lim, weft_vv *vv);
 
 /* ---- snapshots -------------------------------------------------------------------- */
 
