@@ -7,7 +7,6 @@
 #include "ptest.h"
 #include "samples.h"
 
-
 static const struct {
     const char *name, *hex, *error;
 } rejects[] = {
@@ -65,13 +64,11 @@ static const struct {
     {"ops-bad-kind", "93 03 c0 92 90 91 96 02 07 00 c0 c0 a1 41", "VALUE"},
     {"ops-del-len-zero", "93 03 c0 92 90 91 96 01 07 05 03 00 00", "VALUE"},
     {"ops-seq-overflow", "93 03 c0 92 90 91 96 00 07 ce ffffffff c0 c0 a1 41", "VALUE"},
-    {"ops-parents-unsorted", "93 03 c0 92 92 92 07 01 92 03 01 91 96 01 07 05 03 00 01",
-     "ORDER"},
+    {"ops-parents-unsorted", "93 03 c0 92 92 92 07 01 92 03 01 91 96 01 07 05 03 00 01", "ORDER"},
     {"ops-parent-nil", "93 03 c0 92 91 c0 91 96 01 07 05 03 00 01", "SHAPE"},
     {"presence-anchor-bad-end", "94 05 07 01 93 93 00 c0 02 93 00 c0 00 92 a0 a0", "VALUE"},
     {"presence-anchor-bad-side", "94 05 07 01 93 93 02 c0 00 93 00 c0 00 92 a0 a0", "VALUE"},
-    {"welcome-bad-body-kind",
-     "99 02 07 00 90 00 03 c0 90 c2", "VALUE"},
+    {"welcome-bad-body-kind", "99 02 07 00 90 00 03 c0 90 c2", "VALUE"},
     {"welcome-lsn-order",
      "99 02 07 00 90 05 02 92 92 05 92 90 91 96 01 07 05 03 00 01 92 05 92 90 91 96 01 07 06 03 "
      "00 01 90 c2",
@@ -146,8 +143,8 @@ static void vector_end(const weft_buf *b)
 
 static const char *type_name(uint32_t t)
 {
-    static const char *names[] = {NULL, "hello", "welcome", "ops", "ack", "presence", "leave",
-                                  "ping", "pong", "error"};
+    static const char *names[] = {NULL,       "hello", "welcome", "ops",  "ack",
+                                  "presence", "leave", "ping",    "pong", "error"};
     return t < 10 ? names[t] : NULL;
 }
 

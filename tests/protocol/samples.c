@@ -8,15 +8,15 @@
 static weft_op ins(uint32_t agent, uint32_t seq, weft_id ol, weft_id or, const char *text,
                    uint32_t cps)
 {
-    weft_op op = {WEFT_OP_INS, {agent, seq}, cps, ol, or, WEFT_ID_NONE, text,
-                  (uint32_t)strlen(text)};
+    weft_op op = {WEFT_OP_INS, {agent, seq}, cps,  ol,
+                  or,          WEFT_ID_NONE, text, (uint32_t)strlen(text)};
     return op;
 }
 
 static weft_op del(uint32_t agent, uint32_t seq, uint32_t tagent, uint32_t tseq, uint32_t len)
 {
-    weft_op op = {WEFT_OP_DEL, {agent, seq}, len, WEFT_ID_NONE, WEFT_ID_NONE, {tagent, tseq},
-                  NULL, 0};
+    weft_op op = {WEFT_OP_DEL,  {agent, seq},   len,  WEFT_ID_NONE,
+                  WEFT_ID_NONE, {tagent, tseq}, NULL, 0};
     return op;
 }
 
@@ -46,12 +46,33 @@ static const char text32[] = "thirty-two bytes of text, str8!!";
 static char text300[301];
 
 enum {
-    HELLO_MIN, HELLO_FULL, HELLO_UNICODE, WELCOME_EMPTY, WELCOME_OPS, WELCOME_SNAPSHOT,
-    OPS_CLIENT, OPS_SERVER, OPS_STR8, OPS_STR16, OPS_ARRAY16, ACK, ACK_INTS, ACK_MAX,
-    PRESENCE_STATE, PRESENCE_NIL, LEAVE, PING, PONG, ERROR, N_SAMPLES
+    HELLO_MIN,
+    HELLO_FULL,
+    HELLO_UNICODE,
+    WELCOME_EMPTY,
+    WELCOME_OPS,
+    WELCOME_SNAPSHOT,
+    OPS_CLIENT,
+    OPS_SERVER,
+    OPS_STR8,
+    OPS_STR16,
+    OPS_ARRAY16,
+    ACK,
+    ACK_INTS,
+    ACK_MAX,
+    PRESENCE_STATE,
+    PRESENCE_NIL,
+    LEAVE,
+    PING,
+    PONG,
+    ERROR,
+    N_SAMPLES
 };
 
-int sample_msg_count(void) { return N_SAMPLES; }
+int sample_msg_count(void)
+{
+    return N_SAMPLES;
+}
 
 const char *sample_msg(int i, weft_proto_msg *m, weft_buf *scratch)
 {

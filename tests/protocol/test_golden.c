@@ -95,8 +95,8 @@ static int count_types(const json_t *msgs, const char *type)
     size_t i;
     json_t *e;
     int k = 0;
-    json_array_foreach(msgs, i, e) k += strcmp(json_string_value(json_object_get(e, "type")),
-                                               type) == 0;
+    json_array_foreach(msgs, i, e) k +=
+        strcmp(json_string_value(json_object_get(e, "type")), type) == 0;
     return k;
 }
 
@@ -117,14 +117,14 @@ int main(int argc, char **argv)
         return 1;
     }
     CHECK(json_integer_value(json_object_get(root, "protocol")) == WEFT_PROTO_VERSION);
-    CHECK(strcmp(json_string_value(json_object_get(root, "subprotocol")),
-                 WEFT_PROTO_SUBPROTOCOL) == 0);
+    CHECK(strcmp(json_string_value(json_object_get(root, "subprotocol")), WEFT_PROTO_SUBPROTOCOL) ==
+          0);
     weft_proto_msg_init(&m);
     weft_buf_init(&out);
 
     json_t *msgs = json_object_get(root, "messages");
-    static const char *types[] = {"hello", "welcome", "ops", "ack", "presence",
-                                  "leave", "ping", "pong", "error"};
+    static const char *types[] = {"hello", "welcome", "ops",  "ack",  "presence",
+                                  "leave", "ping",    "pong", "error"};
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
         CHECK(count_types(msgs, types[t]) > 0); /* every message type has a vector */
     int nmsg = 0;
@@ -150,8 +150,8 @@ int main(int argc, char **argv)
         if (m.type == WEFT_MSG_WELCOME && m.body == WEFT_BODY_SNAPSHOT) {
             weft_doc *d = weft_doc_new(WEFT_NONE);
             uint32_t lsn;
-            CHECK_RC(weft_proto_snapshot_load((const uint8_t *)m.snapshot.p, m.snapshot.len,
-                                              NULL, d, &lsn),
+            CHECK_RC(weft_proto_snapshot_load((const uint8_t *)m.snapshot.p, m.snapshot.len, NULL,
+                                              d, &lsn),
                      0);
             CHECK(lsn == m.lsn);
             weft_doc_free(d);

@@ -98,7 +98,8 @@ static void fields(void)
         } else if (strcmp(name, "welcome-ops-chunk") == 0) {
             CHECK(back.body == WEFT_BODY_OPS && back.nbatches == 2 && back.more);
             CHECK(back.batches[0].lsn == 40 && back.batches[1].lsn == 41);
-            CHECK(back.batches[1].nparents == 2 && back.parents[back.batches[1].parents_off + 1].seq == 299);
+            CHECK(back.batches[1].nparents == 2 &&
+                  back.parents[back.batches[1].parents_off + 1].seq == 299);
             CHECK(back.nops == 2 && back.ops[0].kind == WEFT_OP_INS && back.ops[0].len == 2);
             CHECK(back.ops[1].kind == WEFT_OP_DEL && back.ops[1].target.agent == 7);
             CHECK(back.npresence == 2 && back.presence[0].has_state && !back.presence[1].has_state);

@@ -236,7 +236,8 @@ static void corrupt(void)
     static uint8_t snap[4096], meta[256];
     /* One run "hi" by agent 1: agents [1], r_agent [0], r_seq [0], r_len [2],
      * r_flags [0], r_x [], r_xa [], dels empty, spans [0] [0] [2]. */
-    static const char good_meta[] = "9f 9101 9100 9100 9102 9100 90 90 90 90 90 90 90 9100 9100 9102";
+    static const char good_meta[] =
+        "9f 9101 9100 9100 9102 9100 90 90 90 90 90 90 90 9100 9100 9102";
     size_t mn = (size_t)ptest_unhex(good_meta, meta, sizeof meta);
     size_t n = make_snapshot(snap, "91 92 01 02", meta, mn, (uint32_t)mn, "hi", 2, 2);
     CHECK_RC(load(snap, n, NULL), 0);
@@ -255,7 +256,8 @@ static void corrupt(void)
     n = make_snapshot(snap, "91 92 01 03", meta, mn, (uint32_t)mn, "hi", 2, 2);
     CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_VVMISMATCH);
     /* an agent nobody uses */
-    static const char unused[] = "9f 920105 9100 9100 9102 9100 90 90 90 90 90 90 90 9100 9100 9102";
+    static const char unused[] =
+        "9f 920105 9100 9100 9102 9100 90 90 90 90 90 90 90 9100 9100 9102";
     mn = (size_t)ptest_unhex(unused, meta, sizeof meta);
     n = make_snapshot(snap, "91 92 01 02", meta, mn, (uint32_t)mn, "hi", 2, 2);
     CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_NONCANONICAL);

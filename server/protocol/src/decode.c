@@ -23,7 +23,10 @@ static bool id_less(weft_id a, weft_id b)
     return a.agent < b.agent || (a.agent == b.agent && a.seq < b.seq);
 }
 
-static bool fits(uint32_t seq, uint32_t len) { return (uint64_t)seq + len <= UINT32_MAX; }
+static bool fits(uint32_t seq, uint32_t len)
+{
+    return (uint64_t)seq + len <= UINT32_MAX;
+}
 
 /* Ins = [0, agent, seq, ol, or, text]; Del = [1, agent, seq, t_agent, t_seq, len]. */
 static int op_decode(const msgpack_object *o, weft_op *op)

@@ -38,7 +38,10 @@ static void w_id_or_nil(proto__writer *w, weft_id id)
     proto__w_u32(w, id.seq);
 }
 
-static bool fits(uint32_t seq, uint32_t len) { return (uint64_t)seq + len <= UINT32_MAX; }
+static bool fits(uint32_t seq, uint32_t len)
+{
+    return (uint64_t)seq + len <= UINT32_MAX;
+}
 
 static void w_op(proto__writer *w, const weft_op *op)
 {
@@ -157,8 +160,7 @@ static void enc_welcome(proto__writer *w, const weft_proto_msg *m)
         /* Embedded verbatim: it must be one canonical msgpack array. */
         weft_proto_limits lim = WEFT_PROTO_LIMITS_DEFAULT;
         lim.max_frame = SIZE_MAX;
-        if (!m->snapshot.p || m->snapshot.len == 0 ||
-            ((uint8_t)m->snapshot.p[0] & 0xf0) != 0x90 ||
+        if (!m->snapshot.p || m->snapshot.len == 0 || ((uint8_t)m->snapshot.p[0] & 0xf0) != 0x90 ||
             weft_proto_scan((const uint8_t *)m->snapshot.p, m->snapshot.len, &lim) != 0)
             fail(w, WEFT_PROTO_E_VALUE);
         else

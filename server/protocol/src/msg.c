@@ -64,8 +64,8 @@ int weft_proto_msg_add_batch(weft_proto_msg *m, bool has_lsn, uint32_t lsn, cons
 
 int weft_proto_msg_add_presence(weft_proto_msg *m, const weft_proto_presence *p)
 {
-    int rc = proto__grow((void **)&m->presence, &m->presence_cap, m->npresence + 1,
-                         sizeof *m->presence);
+    int rc =
+        proto__grow((void **)&m->presence, &m->presence_cap, m->npresence + 1, sizeof *m->presence);
     if (rc)
         return rc;
     m->presence[m->npresence++] = *p;

@@ -63,7 +63,10 @@ int proto__agent(const msgpack_object *o, uint32_t *v); /* u32 != WEFT_NONE */
 int proto__str(const msgpack_object *o, weft_proto_str *s);
 int proto__bin(const msgpack_object *o, const uint8_t **p, size_t *n);
 int proto__bool(const msgpack_object *o, bool *v);
-static inline bool proto__is_nil(const msgpack_object *o) { return o->type == MSGPACK_OBJECT_NIL; }
+static inline bool proto__is_nil(const msgpack_object *o)
+{
+    return o->type == MSGPACK_OBJECT_NIL;
+}
 
 /* Version vectors: [[agent, next_seq] ...], agents strictly increasing,
  * next_seq > 0. */

@@ -10,7 +10,10 @@
 
 #include "proto_int.h"
 
-static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
+static uint32_t be16(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 8 | p[1];
+}
 static uint32_t be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -52,33 +55,85 @@ static int header(const uint8_t *p, size_t avail, int *kind, uint32_t *n, size_t
     /* Formats with a fixed-size payload after the tag byte. */
     size_t need;
     switch (b) {
-    case 0xcc: case 0xd0: case 0xc4: case 0xd9: need = 1; break;
-    case 0xcd: case 0xd1: case 0xc5: case 0xda: case 0xdc: need = 2; break;
-    case 0xce: case 0xd2: case 0xc6: case 0xdb: case 0xdd: need = 4; break;
-    case 0xcf: case 0xd3: need = 8; break;
-    default: return WEFT_PROTO_E_RESERVED; /* unreachable: every byte is covered */
+    case 0xcc:
+    case 0xd0:
+    case 0xc4:
+    case 0xd9:
+        need = 1;
+        break;
+    case 0xcd:
+    case 0xd1:
+    case 0xc5:
+    case 0xda:
+    case 0xdc:
+        need = 2;
+        break;
+    case 0xce:
+    case 0xd2:
+    case 0xc6:
+    case 0xdb:
+    case 0xdd:
+        need = 4;
+        break;
+    case 0xcf:
+    case 0xd3:
+        need = 8;
+        break;
+    default:
+        return WEFT_PROTO_E_RESERVED; /* unreachable: every byte is covered */
     }
     if (avail - 1 < need)
         return WEFT_PROTO_E_TRUNCATED;
     *hlen = 1 + need;
     const uint8_t *q = p + 1;
     switch (b) {
-    case 0xcc: return q[0] < 0x80 ? WEFT_PROTO_E_NONCANONICAL : 0;
-    case 0xcd: return be16(q) < 0x100 ? WEFT_PROTO_E_NONCANONICAL : 0;
-    case 0xce: return be32(q) < 0x10000 ? WEFT_PROTO_E_NONCANONICAL : 0;
-    case 0xcf: return be32(q) ? WEFT_PROTO_E_INTRANGE : WEFT_PROTO_E_NONCANONICAL;
-    case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+    case 0xcc:
+        return q[0] < 0x80 ? WEFT_PROTO_E_NONCANONICAL : 0;
+    case 0xcd:
+        return be16(q) < 0x100 ? WEFT_PROTO_E_NONCANONICAL : 0;
+    case 0xce:
+        return be32(q) < 0x10000 ? WEFT_PROTO_E_NONCANONICAL : 0;
+    case 0xcf:
+        return be32(q) ? WEFT_PROTO_E_INTRANGE : WEFT_PROTO_E_NONCANONICAL;
+    case 0xd0:
+    case 0xd1:
+    case 0xd2:
+    case 0xd3:
         /* Signed formats: negative values are not allowed, non-negative
          * ones have a smaller unsigned form. */
         return (q[0] & 0x80) ? WEFT_PROTO_E_NEGATIVE : WEFT_PROTO_E_NONCANONICAL;
-    case 0xc4: *kind = K_BIN; *n = q[0]; return 0;
-    case 0xc5: *kind = K_BIN; *n = be16(q); return *n < 0x100 ? WEFT_PROTO_E_NONCANONICAL : 0;
-    case 0xc6: *kind = K_BIN; *n = be32(q); return *n < 0x10000 ? WEFT_PROTO_E_NONCANONICAL : 0;
-    case 0xd9: *kind = K_STR; *n = q[0]; return *n < 0x20 ? WEFT_PROTO_E_NONCANONICAL : 0;
-    case 0xda: *kind = K_STR; *n = be16(q); return *n < 0x100 ? WEFT_PROTO_E_NONCANONICAL : 0;
-    case 0xdb: *kind = K_STR; *n = be32(q); return *n < 0x10000 ? WEFT_PROTO_E_NONCANONICAL : 0;
-    case 0xdc: *kind = K_ARRAY; *n = be16(q); return *n < 0x10 ? WEFT_PROTO_E_NONCANONICAL : 0;
-    case 0xdd: *kind = K_ARRAY; *n = be32(q); return *n < 0x10000 ? WEFT_PROTO_E_NONCANONICAL : 0;
+    case 0xc4:
+        *kind = K_BIN;
+        *n = q[0];
+        return 0;
+    case 0xc5:
+        *kind = K_BIN;
+        *n = be16(q);
+        return *n < 0x100 ? WEFT_PROTO_E_NONCANONICAL : 0;
+    case 0xc6:
+        *kind = K_BIN;
+        *n = be32(q);
+        return *n < 0x10000 ? WEFT_PROTO_E_NONCANONICAL : 0;
+    case 0xd9:
+        *kind = K_STR;
+        *n = q[0];
+        return *n < 0x20 ? WEFT_PROTO_E_NONCANONICAL : 0;
+    case 0xda:
+        *kind = K_STR;
+        *n = be16(q);
+        return *n < 0x100 ? WEFT_PROTO_E_NONCANONICAL : 0;
+    case 0xdb:
+        *kind = K_STR;
+        *n = be32(q);
+        return *n < 0x10000 ? WEFT_PROTO_E_NONCANONICAL : 0;
+    case 0xdc:
+        *kind = K_ARRAY;
+        *n = be16(q);
+        return *n < 0x10 ? WEFT_PROTO_E_NONCANONICAL : 0;
+    case 0xdd:
+        *kind = K_ARRAY;
+        *n = be32(q);
+        return *n < 0x10000 ? WEFT_PROTO_E_NONCANONICAL : 0;
     }
     return WEFT_PROTO_E_RESERVED; /* unreachable */
 }

@@ -21,9 +21,22 @@
 #define SNAP_FORMAT 1u
 
 enum {
-    C_AGENTS, C_R_AGENT, C_R_SEQ, C_R_LEN, C_R_FLAGS, C_R_X, C_R_XA,
-    C_D_AGENT, C_D_SEQ, C_D_TAGENT, C_D_TSEQ, C_D_LEN,
-    C_S_AGENT, C_S_SEQ, C_S_LEN, C_COUNT
+    C_AGENTS,
+    C_R_AGENT,
+    C_R_SEQ,
+    C_R_LEN,
+    C_R_FLAGS,
+    C_R_X,
+    C_R_XA,
+    C_D_AGENT,
+    C_D_SEQ,
+    C_D_TAGENT,
+    C_D_TSEQ,
+    C_D_LEN,
+    C_S_AGENT,
+    C_S_SEQ,
+    C_S_LEN,
+    C_COUNT
 };
 
 /* Origin codes. */
@@ -45,7 +58,10 @@ static int col_push(col *c, uint32_t v)
 
 /* ---- origin codes (shared by both directions, so they agree) ---------- */
 
-static bool same_id(weft_id a, uint32_t agent, uint32_t seq) { return a.agent == agent && a.seq == seq; }
+static bool same_id(weft_id a, uint32_t agent, uint32_t seq)
+{
+    return a.agent == agent && a.seq == seq;
+}
 
 /* prev: the run before r in document order, or NULL. */
 static int ol_code(const weft_run *r, const weft_run *prev)
@@ -172,8 +188,9 @@ static int enc_runs(enc_state *s)
         rc = col_push(&c[C_R_AGENT], ai);
         rc = rc ? rc : col_push(&c[C_R_SEQ], proto__zz(r->seq - s->next[ai]));
         rc = rc ? rc : col_push(&c[C_R_LEN], r->len);
-        rc = rc ? rc : col_push(&c[C_R_FLAGS], (uint32_t)r->deleted | (uint32_t)olc << 1 |
-                                                   (uint32_t)orc << 3);
+        rc = rc ? rc
+                : col_push(&c[C_R_FLAGS],
+                           (uint32_t)r->deleted | (uint32_t)olc << 1 | (uint32_t)orc << 3);
         s->next[ai] = r->seq + r->len;
         if (!rc && olc == O_SAME)
             rc = col_push(&c[C_R_X], r->seq - r->ol.seq - 1);

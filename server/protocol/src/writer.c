@@ -55,8 +55,14 @@ void proto__write_raw(proto__writer *w, const void *p, size_t n)
         buf_write(w, p, n);
 }
 
-void proto__w_u32(proto__writer *w, uint32_t v) { msgpack_pack_uint32(&w->pk, v); }
-void proto__w_nil(proto__writer *w) { msgpack_pack_nil(&w->pk); }
+void proto__w_u32(proto__writer *w, uint32_t v)
+{
+    msgpack_pack_uint32(&w->pk, v);
+}
+void proto__w_nil(proto__writer *w)
+{
+    msgpack_pack_nil(&w->pk);
+}
 void proto__w_bool(proto__writer *w, bool v)
 {
     if (v)
@@ -64,7 +70,10 @@ void proto__w_bool(proto__writer *w, bool v)
     else
         msgpack_pack_false(&w->pk);
 }
-void proto__w_arr(proto__writer *w, uint32_t n) { msgpack_pack_array(&w->pk, n); }
+void proto__w_arr(proto__writer *w, uint32_t n)
+{
+    msgpack_pack_array(&w->pk, n);
+}
 void proto__w_str(proto__writer *w, const char *p, size_t n)
 {
     if (n > UINT32_MAX) {

@@ -2,8 +2,8 @@
  * protocol_fuzz.c — libFuzzer target over every protocol decoder.
  *
  * Each input is tried as a frame (weft_proto_decode), as a standalone op
- * batch and version vector, and as a snapshot (weft_proto_snapshot_load). Properties, beyond "no crash, no
- * leak, no sanitizer report":
+ * batch and version vector, and as a snapshot (weft_proto_snapshot_load). Properties, beyond "no
+ * crash, no leak, no sanitizer report":
  *  - a rejected input gets a WEFT_PROTO_E_* (or, for snapshots, WEFT_E_*)
  *    code, never something else;
  *  - an accepted frame, batch or vv re-encodes to exactly the input bytes
@@ -37,7 +37,10 @@ static const weft_proto_limits lim = {1u << 20, WEFT_PROTO_MAX_DEPTH, 4u << 20};
         }                                                                                          \
     } while (0)
 
-static bool known_error(int rc) { return weft_proto_errname(rc) != NULL || (rc < 0 && rc > -100); }
+static bool known_error(int rc)
+{
+    return weft_proto_errname(rc) != NULL || (rc < 0 && rc > -100);
+}
 
 static void snapshot_case(const uint8_t *data, size_t size)
 {

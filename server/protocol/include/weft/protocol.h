@@ -103,7 +103,7 @@ const char *weft_proto_errname(int err);
     X(RATE_LIMIT, 4007, "rate limit exceeded")                                                     \
     X(DOC_TOO_LARGE, 4008, "document size limit reached")                                          \
     X(BAD_OP, 4009, "operation rejected by the engine")                                            \
-    X(AGENT_CONFLICT, 4010, "agent not owned by this session, or reused with different ops")      \
+    X(AGENT_CONFLICT, 4010, "agent not owned by this session, or reused with different ops")       \
     X(UNEXPECTED, 4011, "message not allowed in this state (e.g. ops before hello)")               \
     X(HELLO_TIMEOUT, 4012, "no hello in time")                                                     \
     X(IDLE_TIMEOUT, 4013, "connection idle too long")                                              \
@@ -125,9 +125,9 @@ uint32_t weft_proto_err_close(int err);
 /* ---- limits ------------------------------------------------------------------ */
 
 typedef struct weft_proto_limits {
-    size_t max_frame;     /* bytes in one frame */
-    uint32_t max_depth;   /* array nesting (the frame itself is depth 1), <= 32 */
-    size_t max_inflate;   /* decompressed bytes of one snapshot */
+    size_t max_frame;   /* bytes in one frame */
+    uint32_t max_depth; /* array nesting (the frame itself is depth 1), <= 32 */
+    size_t max_inflate; /* decompressed bytes of one snapshot */
 } weft_proto_limits;
 
 /* Defaults: 16 MiB frames, depth 8, 64 MiB of decompressed snapshot. A
@@ -225,9 +225,9 @@ typedef struct weft_proto_msg {
     bool has_user;
     weft_proto_user user;
     uint32_t next_seq, lsn;
-    uint32_t body;            /* weft_proto_body */
-    weft_proto_str snapshot;  /* encoded snapshot value */
-    bool more;                /* more welcome chunks follow */
+    uint32_t body;           /* weft_proto_body */
+    weft_proto_str snapshot; /* encoded snapshot value */
+    bool more;               /* more welcome chunks follow */
     weft_proto_presence *presence;
     size_t npresence, presence_cap;
     weft_proto_batch *batches;
