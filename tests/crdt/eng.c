@@ -36,7 +36,7 @@ size_t eng_runs(const weft_doc *d, orun **out)
         c->seq = run.seq;
         c->len = run.len;
         c->ol = run.ol;
-        c->or = run.or;
+        c->or = run.or ;
         c->deleted = run.deleted;
         sbuf_init(&c->text);
         sbuf_put(&c->text, run.text, run.bytes);
@@ -72,8 +72,8 @@ void eng_same_docs(const weft_doc *x, const weft_doc *y, const char *what)
     sbuf_init(&b);
     eng_text(x, &a);
     eng_text(y, &b);
-    CHECK_MSG(a.n == b.n && memcmp(a.p, b.p, a.n) == 0, "%s: texts differ: \"%s\" vs \"%s\"",
-              what, a.p, b.p);
+    CHECK_MSG(a.n == b.n && memcmp(a.p, b.p, a.n) == 0, "%s: texts differ: \"%s\" vs \"%s\"", what,
+              a.p, b.p);
     sbuf_free(&a);
     sbuf_free(&b);
     orun *ra, *rb;
@@ -85,7 +85,10 @@ void eng_same_docs(const weft_doc *x, const weft_doc *y, const char *what)
 
 /* ---- mirror ---- */
 
-void mirror_init(mirror *m) { memset(m, 0, sizeof *m); }
+void mirror_init(mirror *m)
+{
+    memset(m, 0, sizeof *m);
+}
 
 void mirror_free(mirror *m)
 {
@@ -277,12 +280,18 @@ static int re_apply(rep *r, const weft_op *op)
     return rc;
 }
 
-static void re_text(const rep *r, sbuf *b) { eng_text(((const eng_rep *)r->impl)->d, b); }
+static void re_text(const rep *r, sbuf *b)
+{
+    eng_text(((const eng_rep *)r->impl)->d, b);
+}
 static uint32_t re_next_seq(const rep *r, uint32_t a)
 {
     return weft_doc_next_seq(((const eng_rep *)r->impl)->d, a);
 }
-static size_t re_runs(const rep *r, orun **out) { return eng_runs(((const eng_rep *)r->impl)->d, out); }
+static size_t re_runs(const rep *r, orun **out)
+{
+    return eng_runs(((const eng_rep *)r->impl)->d, out);
+}
 static void re_destroy(rep *r)
 {
     eng_rep *e = r->impl;
@@ -291,8 +300,8 @@ static void re_destroy(rep *r)
     free(e);
 }
 
-static const rep_vt engine_vt = {"engine", re_insert, re_del, re_apply, re_text,
-                                 re_next_seq, re_runs, re_destroy};
+static const rep_vt engine_vt = {"engine", re_insert,   re_del,  re_apply,
+                                 re_text,  re_next_seq, re_runs, re_destroy};
 
 rep *rep_engine_new(uint32_t agent)
 {

@@ -16,7 +16,7 @@ static inline weft_op ins_op(uint32_t a, uint32_t s, weft_id ol, weft_id or, con
     op.kind = WEFT_OP_INS;
     op.id = (weft_id){a, s};
     op.ol = ol;
-    op.or = or;
+    op.or = or ;
     op.target = WEFT_ID_NONE;
     op.text = t;
     op.bytes = (uint32_t)strlen(t);

@@ -12,7 +12,7 @@
 #include <string.h>
 
 typedef struct oitem {
-    weft_id id, ol, or;
+    weft_id id, ol, or ;
     uint32_t cp;
     uint32_t stamp;
     weft_id *dels; /* every deleter, in apply order */
@@ -87,7 +87,10 @@ void oracle_free(oracle *o)
     free(o);
 }
 
-void oracle_set_agent(oracle *o, uint32_t agent) { o->me = agent; }
+void oracle_set_agent(oracle *o, uint32_t agent)
+{
+    o->me = agent;
+}
 
 /* ---- lookups -------------------------------------------------------------- */
 
@@ -157,7 +160,10 @@ static bool id_less(weft_id a, weft_id b)
     return a.agent < b.agent || (a.agent == b.agent && a.seq < b.seq);
 }
 
-static bool visible(const oitem *it) { return it->ndels == 0; }
+static bool visible(const oitem *it)
+{
+    return it->ndels == 0;
+}
 
 /* Order index of the visible char with visible index vpos, or -1. */
 static long vis_index(const oracle *o, uint32_t vpos)
@@ -248,7 +254,7 @@ static void integrate_char(oracle *o, weft_id id, weft_id ol, weft_id or, uint32
     memset(n, 0, sizeof *n);
     n->id = id;
     n->ol = ol;
-    n->or = or;
+    n->or = or ;
     n->cp = cp;
     memmove(&o->order[slot + 1], &o->order[slot], (o->nitems - (size_t)slot) * sizeof *o->order);
     o->order[slot] = idx;
@@ -306,8 +312,7 @@ static int try_apply(oracle *o, const weft_op *op)
         cps = ocalloc((size_t)n, sizeof *cps);
         u8_decode(op->text, op->bytes, cps);
     } else {
-        if (op->target.agent == WEFT_NONE ||
-            (uint64_t)op->target.seq + op->len > UINT32_MAX) {
+        if (op->target.agent == WEFT_NONE || (uint64_t)op->target.seq + op->len > UINT32_MAX) {
             rc = WEFT_E_BADOP;
             goto out;
         }
@@ -321,7 +326,8 @@ static int try_apply(oracle *o, const weft_op *op)
         if (op->kind == WEFT_OP_INS) {
             weft_id ol = k ? (weft_id){a, s + k - 1} : op->ol;
             if (e->kind != K_INS || o->items[e->item].cp != cps[k] ||
-                !weft_id_eq(o->items[e->item].ol, ol) || !weft_id_eq(o->items[e->item].or, op->or)) {
+                !weft_id_eq(o->items[e->item].ol, ol) ||
+                !weft_id_eq(o->items[e->item].or, op->or)) {
                 rc = WEFT_E_CONFLICT;
                 goto out;
             }
@@ -357,8 +363,8 @@ static int try_apply(oracle *o, const weft_op *op)
             goto out;
         }
         for (uint32_t k = known; k < op->len; k++)
-            integrate_char(o, (weft_id){a, s + k}, k ? (weft_id){a, s + k - 1} : op->ol,
-                           op->or, cps[k]);
+            integrate_char(o, (weft_id){a, s + k}, k ? (weft_id){a, s + k - 1} : op->ol, op->or,
+                           cps[k]);
     } else {
         bool park = false;
         for (uint32_t k = known; k < op->len; k++) {
@@ -374,8 +380,7 @@ static int try_apply(oracle *o, const weft_op *op)
             goto out;
         }
         for (uint32_t k = known; k < op->len; k++)
-            delete_char(o, (weft_id){a, s + k},
-                        (weft_id){op->target.agent, op->target.seq + k});
+            delete_char(o, (weft_id){a, s + k}, (weft_id){op->target.agent, op->target.seq + k});
     }
     rc = WEFT_APPLIED;
 out:
@@ -420,12 +425,14 @@ int oracle_apply(oracle *o, const weft_op *op)
     return rc;
 }
 
-size_t oracle_parked(const oracle *o) { return o->parked.n; }
+size_t oracle_parked(const oracle *o)
+{
+    return o->parked.n;
+}
 
 /* ---- local edits (brief §1.4) ----------------------------------------------- */
 
-int oracle_plan_insert(const oracle *o, uint32_t pos, const char *utf8, size_t bytes,
-                       weft_op *op)
+int oracle_plan_insert(const oracle *o, uint32_t pos, const char *utf8, size_t bytes, weft_op *op)
 {
     memset(op, 0, sizeof *op);
     if (o->me == WEFT_NONE)
@@ -453,7 +460,7 @@ int oracle_plan_insert(const oracle *o, uint32_t pos, const char *utf8, size_t b
     op->id = (weft_id){o->me, next};
     op->len = (uint32_t)n;
     op->ol = ol;
-    op->or = or;
+    op->or = or ;
     op->target = WEFT_ID_NONE;
     op->text = utf8;
     op->bytes = (uint32_t)bytes;
@@ -607,9 +614,15 @@ int oracle_char_at(const oracle *o, uint32_t pos, weft_id *id, uint32_t *cp)
     return 0;
 }
 
-size_t oracle_size(const oracle *o) { return o->nitems; }
+size_t oracle_size(const oracle *o)
+{
+    return o->nitems;
+}
 
-weft_id oracle_item_at(const oracle *o, size_t i) { return o->items[o->order[i]].id; }
+weft_id oracle_item_at(const oracle *o, size_t i)
+{
+    return o->items[o->order[i]].id;
+}
 
 int oracle_deleter(const oracle *o, weft_id id, weft_id *deleter)
 {
@@ -643,7 +656,7 @@ size_t oracle_runs(const oracle *o, orun **out)
         c->seq = it->id.seq;
         c->len = 1;
         c->ol = it->ol;
-        c->or = it->or;
+        c->or = it->or ;
         c->deleted = del;
         sbuf_init(&c->text);
         put_cp(&c->text, it->cp);

@@ -26,8 +26,7 @@ int oracle_insert(oracle *o, uint32_t pos, const char *utf8, size_t bytes, topli
 int oracle_delete(oracle *o, uint32_t pos, uint32_t len, toplist *out);
 
 /* What a local insert would generate, without changing anything. */
-int oracle_plan_insert(const oracle *o, uint32_t pos, const char *utf8, size_t bytes,
-                       weft_op *op);
+int oracle_plan_insert(const oracle *o, uint32_t pos, const char *utf8, size_t bytes, weft_op *op);
 /* The IDs a local delete of [pos, pos+len) would target, in visible order. */
 int oracle_plan_delete(const oracle *o, uint32_t pos, uint32_t len, weft_id *targets);
 
@@ -59,7 +58,7 @@ uint32_t oracle_pos16(const oracle *o, uint32_t pos);
 /* Canonical runs (brief §9.2) of the whole list, tombstones included. */
 typedef struct orun {
     uint32_t agent, seq, len;
-    weft_id ol, or;
+    weft_id ol, or ;
     bool deleted;
     sbuf text;
 } orun;

@@ -19,13 +19,25 @@ static int ro_apply(rep *r, const weft_op *op)
     CHECK_OK(oracle_check(r->impl));
     return rc;
 }
-static void ro_text(const rep *r, sbuf *b) { oracle_text(r->impl, b); }
-static uint32_t ro_next_seq(const rep *r, uint32_t a) { return oracle_next_seq(r->impl, a); }
-static size_t ro_runs(const rep *r, orun **out) { return oracle_runs(r->impl, out); }
-static void ro_destroy(rep *r) { oracle_free(r->impl); }
+static void ro_text(const rep *r, sbuf *b)
+{
+    oracle_text(r->impl, b);
+}
+static uint32_t ro_next_seq(const rep *r, uint32_t a)
+{
+    return oracle_next_seq(r->impl, a);
+}
+static size_t ro_runs(const rep *r, orun **out)
+{
+    return oracle_runs(r->impl, out);
+}
+static void ro_destroy(rep *r)
+{
+    oracle_free(r->impl);
+}
 
-static const rep_vt oracle_vt = {"oracle", ro_insert, ro_del, ro_apply, ro_text,
-                                 ro_next_seq, ro_runs, ro_destroy};
+static const rep_vt oracle_vt = {"oracle", ro_insert,   ro_del,  ro_apply,
+                                 ro_text,  ro_next_seq, ro_runs, ro_destroy};
 
 rep *rep_oracle_new(uint32_t agent)
 {
@@ -155,7 +167,8 @@ static bool run_eq(const orun *a, const orun *b)
 {
     return a->agent == b->agent && a->seq == b->seq && a->len == b->len &&
            weft_id_eq(a->ol, b->ol) && weft_id_eq(a->or, b->or) && a->deleted == b->deleted &&
-           a->text.n == b->text.n && (a->text.n == 0 || memcmp(a->text.p, b->text.p, a->text.n) == 0);
+           a->text.n == b->text.n &&
+           (a->text.n == 0 || memcmp(a->text.p, b->text.p, a->text.n) == 0);
 }
 
 int runs_compare(const orun *a, size_t na, const orun *b, size_t nb, const char *what)
@@ -250,8 +263,14 @@ static size_t fig7(rep_factory mk, rep **r, uint32_t ax, uint32_t ay)
     rep_ins(r[4], 1, "Y");
     return 5;
 }
-static size_t s6(rep_factory mk, rep **r) { return fig7(mk, r, 4, 5); }
-static size_t s6b(rep_factory mk, rep **r) { return fig7(mk, r, 5, 4); }
+static size_t s6(rep_factory mk, rep **r)
+{
+    return fig7(mk, r, 4, 5);
+}
+static size_t s6b(rep_factory mk, rep **r)
+{
+    return fig7(mk, r, 5, 4);
+}
 
 static size_t s7(rep_factory mk, rep **r)
 {

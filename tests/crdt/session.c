@@ -152,8 +152,8 @@ static void local_delete(session *s, size_t i, uint32_t pos, uint32_t len)
         for (uint32_t q = 0; q < op->len; q++, k++) {
             CHECK_MSG(k < len, "delete generated too many targets");
             CHECK_MSG(op->target.agent == want[k].agent && op->target.seq + q == want[k].seq,
-                      "delete target %u: engine (%u,%u), visible char (%u,%u)", k,
-                      op->target.agent, op->target.seq + q, want[k].agent, want[k].seq);
+                      "delete target %u: engine (%u,%u), visible char (%u,%u)", k, op->target.agent,
+                      op->target.seq + q, want[k].agent, want[k].seq);
         }
         if (j > 0) {
             const weft_op *pr = &l.ops[j - 1];

@@ -26,12 +26,12 @@ typedef struct session {
     replica rep[SESSION_MAX];
     toplist pool; /* every op generated so far, generation order */
     /* knobs */
-    uint32_t p_delete;   /* percent of edits that delete */
-    uint32_t p_back;     /* percent of inserts typed backwards */
-    uint32_t max_text;   /* code points per insert */
-    bool random_order;   /* deliveries may break causality (parking) */
-    bool duplicates;     /* deliveries may repeat ops */
-    bool check_each;     /* full engine-vs-oracle comparison after each step */
+    uint32_t p_delete; /* percent of edits that delete */
+    uint32_t p_back;   /* percent of inserts typed backwards */
+    uint32_t max_text; /* code points per insert */
+    bool random_order; /* deliveries may break causality (parking) */
+    bool duplicates;   /* deliveries may repeat ops */
+    bool check_each;   /* full engine-vs-oracle comparison after each step */
     unsigned long steps;
 } session;
 

@@ -116,7 +116,8 @@ static void compare_anchors(session *s, size_t i, weft_anchor *held, size_t nhel
         weft_anchor ea, oa;
         CHECK_OK(weft_doc_anchor(p->d, pos, assoc, &ea));
         CHECK_OK(oracle_anchor(p->o, pos, assoc, &oa));
-        CHECK_MSG(weft_id_eq(ea.id, oa.id) && ea.id.seq == oa.id.seq && (ea.assoc < 0) == (oa.assoc < 0),
+        CHECK_MSG(weft_id_eq(ea.id, oa.id) && ea.id.seq == oa.id.seq &&
+                      (ea.assoc < 0) == (oa.assoc < 0),
                   "anchor(%u, %d): engine (%u,%u), brief §6 says (%u,%u)", pos, assoc, ea.id.agent,
                   ea.id.seq, oa.id.agent, oa.id.seq);
         CHECK_EQ(apos(p->d, ea), pos);
@@ -141,8 +142,8 @@ static void test_random(void)
         session s;
         session_init(&s, 3, seed * 17 + it);
         s.check_each = false;
-        snprintf(test_ctx, sizeof test_ctx, "anchor seed=%llu iter=%lu",
-                 (unsigned long long)seed, it);
+        snprintf(test_ctx, sizeof test_ctx, "anchor seed=%llu iter=%lu", (unsigned long long)seed,
+                 it);
         weft_anchor held[SESSION_MAX][8];
         for (size_t i = 0; i < SESSION_MAX; i++)
             for (size_t k = 0; k < 8; k++)

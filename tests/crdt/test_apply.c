@@ -226,7 +226,7 @@ static void test_parking(void)
     /* the same ops in causal order on a fresh doc give the same doc */
     weft_doc *f = weft_doc_new(WEFT_NONE);
     weft_op causal[] = {
-        ins_op(1, 0, NONE, NONE, "abc"), ins_op(1, 3, ID(1, 2), NONE, "de"),
+        ins_op(1, 0, NONE, NONE, "abc"),   ins_op(1, 3, ID(1, 2), NONE, "de"),
         ins_op(2, 0, ID(1, 4), NONE, "X"), ins_op(3, 0, NONE, ID(1, 0), "Y"),
         del_op(4, 0, ID(2, 0), 1),         del_op(5, 0, ID(1, 3), 2),
         ins_op(4, 1, ID(3, 0), NONE, "Z"),

@@ -7,8 +7,8 @@
  * give negative codes and leave the document unchanged; random hostile
  * origins are placed exactly as the oracle places them.
  */
-#include "ops.h"
 #include "eng.h"
+#include "ops.h"
 
 #include <stdlib.h>
 
@@ -87,7 +87,8 @@ static void test_set_agent_continues(void)
 static void test_malformed(void)
 {
     weft_doc *d = weft_doc_new(WEFT_NONE);
-    weft_op base[] = {ins_op(1, 0, NONE, NONE, "abc"), del_op(1, 3, ID(1, 1), 1)}; /* (1,3) is a delete */
+    weft_op base[] = {ins_op(1, 0, NONE, NONE, "abc"),
+                      del_op(1, 3, ID(1, 1), 1)}; /* (1,3) is a delete */
     for (size_t i = 0; i < 2; i++)
         CHECK_RC(weft_doc_apply(d, &base[i], NULL), WEFT_APPLIED);
     weft_op k7 = ins_op(3, 0, NONE, NONE, "x");
@@ -243,7 +244,7 @@ static void test_random_origins(void)
                 weft_id or = q >= (long)n ? NONE : oracle_item_at(o, (size_t)q);
                 if (!weft_id_is_none(ol) && !weft_id_is_none(or) && rng_chance(&r, 1, 10)) {
                     weft_id tmp = ol; /* right before left */
-                    ol = or;
+                    ol = or ;
                     or = tmp;
                     bad = true;
                 }

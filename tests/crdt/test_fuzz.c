@@ -38,8 +38,8 @@ static void check_ops_since(session *s, size_t i, size_t j)
         int rc = session_deliver(s, j, op);
         /* b may hold some of these parked already: they then apply from
          * the park when their dependency arrives, so DUPLICATE is fine */
-        CHECK_MSG(rc == WEFT_APPLIED || rc == WEFT_DUPLICATE,
-                  "op %zu of ops_since: %s", k, test_errname(rc));
+        CHECK_MSG(rc == WEFT_APPLIED || rc == WEFT_DUPLICATE, "op %zu of ops_since: %s", k,
+                  test_errname(rc));
     }
     weft_vv_cleanup(&vb);
     weft_vv_init(&vb);
@@ -75,7 +75,8 @@ int main(void)
         session s;
         size_t nrep = 3 + (size_t)(it % 3);
         session_init(&s, nrep, seed + it);
-        snprintf(test_ctx, sizeof test_ctx, "fuzz seed=%llu (WEFT_SEED=%llu WEFT_ITERS=%lu, session %lu)",
+        snprintf(test_ctx, sizeof test_ctx,
+                 "fuzz seed=%llu (WEFT_SEED=%llu WEFT_ITERS=%lu, session %lu)",
                  (unsigned long long)(seed + it), (unsigned long long)seed, iters, it);
         s.random_order = it % 4 != 0;
         s.duplicates = it % 2 == 0;

@@ -128,8 +128,8 @@ static void test_random(void)
         session s;
         session_init(&s, 3, seed * 131 + it);
         s.check_each = false;
-        snprintf(test_ctx, sizeof test_ctx, "history seed=%llu iter=%lu",
-                 (unsigned long long)seed, it);
+        snprintf(test_ctx, sizeof test_ctx, "history seed=%llu iter=%lu", (unsigned long long)seed,
+                 it);
         for (int k = 0; k < 100; k++)
             session_step(&s);
         /* apply orders of each replica before the final merge, then after */

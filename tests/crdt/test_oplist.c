@@ -79,8 +79,8 @@ static void test_random(void)
     for (unsigned long it = 0; it < iters; it++) {
         rng r;
         rng_seed(&r, seed * 7 + it);
-        snprintf(test_ctx, sizeof test_ctx, "oplist seed=%llu iter=%lu",
-                 (unsigned long long)seed, it);
+        snprintf(test_ctx, sizeof test_ctx, "oplist seed=%llu iter=%lu", (unsigned long long)seed,
+                 it);
         weft_doc *d = weft_doc_new(3);
         weft_oplist all;
         weft_oplist_init(&all);

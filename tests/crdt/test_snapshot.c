@@ -92,8 +92,8 @@ static void same_logs(const weft_doc *a, const weft_doc *b)
     CHECK_EQ(weft_doc_del_count(a), weft_doc_del_count(b));
     for (size_t i = 0; i < weft_doc_del_count(a); i++) {
         weft_del x = weft_doc_del_get(a, i), y = weft_doc_del_get(b, i);
-        CHECK(x.id.agent == y.id.agent && x.id.seq == y.id.seq && x.target.agent == y.target.agent &&
-              x.target.seq == y.target.seq && x.len == y.len);
+        CHECK(x.id.agent == y.id.agent && x.id.seq == y.id.seq &&
+              x.target.agent == y.target.agent && x.target.seq == y.target.seq && x.len == y.len);
     }
     CHECK_EQ(weft_doc_span_count(a), weft_doc_span_count(b));
     weft_vv va, vb;
@@ -125,8 +125,8 @@ static void test_round_trip(void)
         session_init(&s, 3, seed * 31 + it);
         s.check_each = false;
         s.random_order = false; /* nothing parked: parked ops are not state */
-        snprintf(test_ctx, sizeof test_ctx, "snapshot seed=%llu iter=%lu",
-                 (unsigned long long)seed, it);
+        snprintf(test_ctx, sizeof test_ctx, "snapshot seed=%llu iter=%lu", (unsigned long long)seed,
+                 it);
         for (int k = 0; k < 80; k++)
             session_step(&s);
         size_t src = 0;

@@ -6,8 +6,8 @@
  * UTF-8, CESU-8 surrogates and overlongs are rejected with WEFT_E_UTF8 /
  * WEFT_E_SURROGATE, locally and remotely, and nothing changes.
  */
-#include "ops.h"
 #include "eng.h"
+#include "ops.h"
 
 #include <stdlib.h>
 
@@ -146,9 +146,11 @@ static void test_invalid(void)
     uint32_t cps, u16;
     CHECK_OK(weft_utf8_count("", 0, &cps, &u16));
     CHECK(cps == 0 && u16 == 0);
-    CHECK_OK(weft_utf8_count("a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\xF4\x8F\xBF\xBF", 14, &cps, &u16));
+    CHECK_OK(
+        weft_utf8_count("a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\xF4\x8F\xBF\xBF", 14, &cps, &u16));
     CHECK(cps == 5 && u16 == 7);
-    CHECK_OK(weft_utf8_count("\xEF\xBF\xBF\xED\x9F\xBF\xEE\x80\x80", 9, &cps, &u16)); /* U+FFFF U+D7FF U+E000 */
+    CHECK_OK(weft_utf8_count("\xEF\xBF\xBF\xED\x9F\xBF\xEE\x80\x80", 9, &cps,
+                             &u16)); /* U+FFFF U+D7FF U+E000 */
     CHECK(cps == 3 && u16 == 3);
     /* remote text whose code point count disagrees with len */
     weft_op op = ins_op(2, 0, ID(1, 0), ID(1, 1), "😀😀");

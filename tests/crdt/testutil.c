@@ -32,19 +32,26 @@ bool test_str_eq(const char *got, size_t gotlen, const char *want)
 const char *test_errname(int rc)
 {
     switch (rc) {
-    case WEFT_APPLIED: return "OK/APPLIED";
-    case WEFT_DUPLICATE: return "DUPLICATE";
-    case WEFT_PARKED: return "PARKED";
-#define NAME_(name, val, msg)                                                 \
-    case val:                                                                 \
+    case WEFT_APPLIED:
+        return "OK/APPLIED";
+    case WEFT_DUPLICATE:
+        return "DUPLICATE";
+    case WEFT_PARKED:
+        return "PARKED";
+#define NAME_(name, val, msg)                                                                      \
+    case val:                                                                                      \
         return "WEFT_E_" #name;
         WEFT_ERRNO_MAP(NAME_)
 #undef NAME_
-    default: return "?";
+    default:
+        return "?";
     }
 }
 
-void rng_seed(rng *r, uint64_t seed) { r->s = seed * 0x9E3779B97F4A7C15ull + 1; }
+void rng_seed(rng *r, uint64_t seed)
+{
+    r->s = seed * 0x9E3779B97F4A7C15ull + 1;
+}
 
 uint64_t rng_next(rng *r)
 {
@@ -54,9 +61,15 @@ uint64_t rng_next(rng *r)
     return z ^ (z >> 31);
 }
 
-uint32_t rng_below(rng *r, uint32_t n) { return (uint32_t)(rng_next(r) % n); }
+uint32_t rng_below(rng *r, uint32_t n)
+{
+    return (uint32_t)(rng_next(r) % n);
+}
 
-bool rng_chance(rng *r, uint32_t num, uint32_t den) { return rng_below(r, den) < num; }
+bool rng_chance(rng *r, uint32_t num, uint32_t den)
+{
+    return rng_below(r, den) < num;
+}
 
 uint64_t test_seed(uint64_t dflt)
 {
@@ -205,7 +218,10 @@ void sbuf_put(sbuf *b, const char *s, size_t n)
     b->p[b->n] = 0;
 }
 
-void sbuf_puts(sbuf *b, const char *s) { sbuf_put(b, s, strlen(s)); }
+void sbuf_puts(sbuf *b, const char *s)
+{
+    sbuf_put(b, s, strlen(s));
+}
 
 int u8_encode(uint32_t cp, char *o)
 {
@@ -274,11 +290,10 @@ long u8_decode(const char *s, size_t n, uint32_t *out)
 size_t rand_text(rng *r, uint32_t maxcp, char *buf, uint32_t *ncp)
 {
     static const uint32_t pool[] = {
-        'a', 'b', 'c', 'd', 'e', 'x', 'y', 'z', ' ', '\n',
-        0xE9,    /* é (2 bytes) */
-        0x3A9,   /* Ω */
-        0x4E2D,  /* 中 (3 bytes) */
-        0x20AC,  /* € */
+        'a',     'b', 'c', 'd', 'e', 'x', 'y', 'z', ' ', '\n', 0xE9, /* é (2 bytes) */
+        0x3A9,                                                       /* Ω */
+        0x4E2D,                                                      /* 中 (3 bytes) */
+        0x20AC,                                                      /* € */
         0x1F600, /* 😀 (4 bytes, surrogate pair in UTF-16) */
         0x1F44D, /* 👍 */
         0x10348, /* 𐍈 */

@@ -19,41 +19,41 @@ extern char test_ctx[256];
 void test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
 
-#define CHECK(c)                                                              \
-    do {                                                                      \
-        if (!(c))                                                             \
-            test_fail(__FILE__, __LINE__, "CHECK failed: %s", #c);            \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c))                                                                                  \
+            test_fail(__FILE__, __LINE__, "CHECK failed: %s", #c);                                 \
     } while (0)
 
-#define CHECK_MSG(c, ...)                                                     \
-    do {                                                                      \
-        if (!(c))                                                             \
-            test_fail(__FILE__, __LINE__, __VA_ARGS__);                       \
+#define CHECK_MSG(c, ...)                                                                          \
+    do {                                                                                           \
+        if (!(c))                                                                                  \
+            test_fail(__FILE__, __LINE__, __VA_ARGS__);                                            \
     } while (0)
 
-#define CHECK_EQ(a, b)                                                        \
-    do {                                                                      \
-        long long a_ = (long long)(a), b_ = (long long)(b);                   \
-        if (a_ != b_)                                                         \
-            test_fail(__FILE__, __LINE__, "CHECK_EQ failed: %s == %lld, %s == %lld", \
-                      #a, a_, #b, b_);                                        \
+#define CHECK_EQ(a, b)                                                                             \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (a_ != b_)                                                                              \
+            test_fail(__FILE__, __LINE__, "CHECK_EQ failed: %s == %lld, %s == %lld", #a, a_, #b,   \
+                      b_);                                                                         \
     } while (0)
 
-#define CHECK_RC(expr, want)                                                  \
-    do {                                                                      \
-        int rc_ = (expr);                                                     \
-        if (rc_ != (want))                                                    \
-            test_fail(__FILE__, __LINE__, "%s returned %d (%s), want %d (%s)",\
-                      #expr, rc_, test_errname(rc_), (want), test_errname(want)); \
+#define CHECK_RC(expr, want)                                                                       \
+    do {                                                                                           \
+        int rc_ = (expr);                                                                          \
+        if (rc_ != (want))                                                                         \
+            test_fail(__FILE__, __LINE__, "%s returned %d (%s), want %d (%s)", #expr, rc_,         \
+                      test_errname(rc_), (want), test_errname(want));                              \
     } while (0)
 
 #define CHECK_OK(expr) CHECK_RC(expr, 0)
 
-#define CHECK_STR(got, gotlen, want)                                          \
-    do {                                                                      \
-        if (!test_str_eq((got), (gotlen), (want)))                            \
-            test_fail(__FILE__, __LINE__, "%s: got \"%.*s\", want \"%s\"",    \
-                      #got, (int)(gotlen), (got), (want));                    \
+#define CHECK_STR(got, gotlen, want)                                                               \
+    do {                                                                                           \
+        if (!test_str_eq((got), (gotlen), (want)))                                                 \
+            test_fail(__FILE__, __LINE__, "%s: got \"%.*s\", want \"%s\"", #got, (int)(gotlen),    \
+                      (got), (want));                                                              \
     } while (0)
 
 bool test_str_eq(const char *got, size_t gotlen, const char *want);
@@ -111,7 +111,10 @@ int u8_encode(uint32_t cp, char *out);
  * may be NULL to count). */
 long u8_decode(const char *s, size_t n, uint32_t *out);
 /* UTF-16 units of a code point. */
-static inline uint32_t u16_units(uint32_t cp) { return cp >= 0x10000 ? 2 : 1; }
+static inline uint32_t u16_units(uint32_t cp)
+{
+    return cp >= 0x10000 ? 2 : 1;
+}
 
 /* A random short UTF-8 string of 1..maxcp code points mixing ASCII, 2-,
  * 3- and 4-byte chars (emoji). Written to buf (>= 4*maxcp bytes). */

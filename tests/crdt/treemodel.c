@@ -21,7 +21,7 @@ typedef struct kids {
 } kids;
 
 typedef struct tnode {
-    weft_id id, ol, or;
+    weft_id id, ol, or ;
     uint32_t cp;
     bool deleted;
     kids left, right;
@@ -183,7 +183,7 @@ static void insert_char(tmodel *t, weft_id id, weft_id ol, weft_id or, uint32_t 
     memset(nd, 0, sizeof *nd);
     nd->id = id;
     nd->ol = ol;
-    nd->or = or;
+    nd->or = or ;
     nd->cp = cp;
     long r = weft_id_is_none(or) ? -1 : find(t, or);
     if (r > 0 && weft_id_eq(t->nodes[r].ol, ol) &&
