@@ -111,7 +111,7 @@ void session_check_positions(session *s, size_t i)
     }
 }
 
-static void local_insert(session *s, size_t i, uint32_t pos, const char *text, size_t bytes)
+void session_insert(session *s, size_t i, uint32_t pos, const char *text, size_t bytes)
 {
     replica *p = &s->rep[i];
     weft_op want;
@@ -131,7 +131,7 @@ static void local_insert(session *s, size_t i, uint32_t pos, const char *text, s
     mirror_insert(&p->m, pos, text, bytes);
 }
 
-static void local_delete(session *s, size_t i, uint32_t pos, uint32_t len)
+void session_delete(session *s, size_t i, uint32_t pos, uint32_t len)
 {
     replica *p = &s->rep[i];
     weft_id *want = calloc(len, sizeof *want);
@@ -177,7 +177,7 @@ void session_edit(session *s, size_t i)
     if (len > 0 && rng_below(&s->r, 100) < s->p_delete) {
         uint32_t pos = rng_below(&s->r, len);
         uint32_t max = len - pos < 8 ? len - pos : 8;
-        local_delete(s, i, pos, 1 + rng_below(&s->r, max));
+        session_delete(s, i, pos, 1 + rng_below(&s->r, max));
     } else if (rng_below(&s->r, 100) < s->p_back) {
         /* backward typing: a few chars each at the same position */
         uint32_t pos = rng_below(&s->r, len + 1), n = 2 + rng_below(&s->r, 4);
@@ -185,14 +185,14 @@ void session_edit(session *s, size_t i)
             char buf[8];
             uint32_t ncp;
             size_t b = rand_text(&s->r, 1, buf, &ncp);
-            local_insert(s, i, pos, buf, b);
+            session_insert(s, i, pos, buf, b);
         }
     } else {
         char buf[64];
         uint32_t ncp;
         size_t b = rand_text(&s->r, s->max_text, buf, &ncp);
         uint32_t pos = rng_below(&s->r, len + 1);
-        local_insert(s, i, pos, buf, b);
+        session_insert(s, i, pos, buf, b);
         /* sometimes keep typing forward, char by char */
         uint32_t more = rng_chance(&s->r, 1, 3) ? rng_below(&s->r, 4) : 0;
         for (uint32_t k = 0; k < more; k++) {
@@ -200,7 +200,7 @@ void session_edit(session *s, size_t i)
             pos += 1;
             if (pos > weft_doc_len(p->d))
                 break;
-            local_insert(s, i, pos, buf, b);
+            session_insert(s, i, pos, buf, b);
         }
     }
     if (s->check_each)

@@ -37,6 +37,9 @@ typedef struct session {
 
 void session_init(session *s, size_t n, uint64_t seed);
 void session_free(session *s);
+/* Local edits on replica i, checked against the pinned rule. */
+void session_insert(session *s, size_t i, uint32_t pos, const char *text, size_t bytes);
+void session_delete(session *s, size_t i, uint32_t pos, uint32_t len);
 /* One random local edit on replica i. */
 void session_edit(session *s, size_t i);
 /* Delivers a random selection of the pool to replica i. */

@@ -132,11 +132,52 @@ static void test_long(void)
     test_ctx[0] = 0;
 }
 
+/* A large paste, then edits all over it from two replicas: thousands of
+ * runs, many leaves, deep inner nodes. */
+static void test_big_paste(void)
+{
+    uint64_t seed = test_seed(181);
+    session s;
+    session_init(&s, 2, seed);
+    s.check_each = false;
+    snprintf(test_ctx, sizeof test_ctx, "rle big paste seed=%llu", (unsigned long long)seed);
+    sbuf big;
+    sbuf_init(&big);
+    for (int k = 0; k < 1500; k++) {
+        char buf[64];
+        uint32_t ncp;
+        size_t b = rand_text(&s.r, 6, buf, &ncp);
+        sbuf_put(&big, buf, b);
+    }
+    session_insert(&s, 0, 0, big.p, big.n);
+    sbuf_free(&big);
+    session_converge(&s);
+    unsigned long steps = test_iters(3000) / 2;
+    for (unsigned long k = 0; k < steps; k++) {
+        size_t i = rng_below(&s.r, 2);
+        uint32_t len = weft_doc_len(s.rep[i].d);
+        if (rng_chance(&s.r, 1, 2) && len > 10)
+            session_delete(&s, i, rng_below(&s.r, len - 3), 1 + rng_below(&s.r, 3));
+        else
+            session_insert(&s, i, rng_below(&s.r, len + 1), "\xF0\x9F\x98\x80q", 5);
+        if (rng_chance(&s.r, 1, 20))
+            session_deliver_some(&s, 1 - i);
+        if (k % 250 == 0)
+            session_check(&s, i);
+    }
+    session_converge(&s);
+    printf("rle big paste: %zu canonical runs, %u visible chars\n", canon_count(s.rep[0].d),
+           weft_doc_len(s.rep[0].d));
+    session_free(&s);
+    test_ctx[0] = 0;
+}
+
 int main(void)
 {
     test_edges();
     test_trim_splits();
     test_long();
+    test_big_paste();
     printf("test_rle: all passed\n");
     return 0;
 }
