@@ -69,6 +69,7 @@ static const struct {
     {"presence-anchor-bad-end", "94 05 07 01 93 93 00 c0 02 93 00 c0 00 92 a0 a0", "VALUE"},
     {"presence-anchor-bad-side", "94 05 07 01 93 93 02 c0 00 93 00 c0 00 92 a0 a0", "VALUE"},
     {"welcome-bad-body-kind", "99 02 07 00 90 00 03 c0 90 c2", "VALUE"},
+    {"welcome-ops-empty", "99 02 07 00 90 00 02 90 90 c2", "VALUE"},
     {"welcome-lsn-order",
      "99 02 07 00 90 05 02 92 92 05 92 90 91 96 01 07 05 03 00 01 92 05 92 90 91 96 01 07 06 03 "
      "00 01 90 c2",

@@ -223,6 +223,22 @@ static void encoder_rejects(void)
     m.snapshot.p = "\x07";
     m.snapshot.len = 1; /* not an array */
     CHECK_RC(weft_proto_encode(&m, &a), WEFT_PROTO_E_VALUE);
+    /* any array header will do (fuzzer find: array16), but not one that
+     * would make the welcome deeper than a decoder accepts */
+    m.snapshot.p = "\xdc\x00\x10\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10";
+    m.snapshot.len = 19;
+    CHECK_RC(weft_proto_encode(&m, &a), 0);
+    CHECK_RC(weft_proto_decode((uint8_t *)a.p, a.n, NULL, &m), 0);
+    CHECK(m.body == WEFT_BODY_SNAPSHOT && m.snapshot.len == 19);
+    m.snapshot.p = "\x91\x91\x91\x91\x91\x91\x91\x00"; /* depth 7: welcome depth 8 */
+    m.snapshot.len = 8;
+    CHECK_RC(weft_proto_encode(&m, &a), 0);
+    CHECK_RC(weft_proto_decode((uint8_t *)a.p, a.n, NULL, &m), 0);
+    m.snapshot.p = "\x91\x91\x91\x91\x91\x91\x91\x91\x00"; /* one too deep */
+    m.snapshot.len = 9;
+    CHECK_RC(weft_proto_encode(&m, &a), WEFT_PROTO_E_VALUE);
+    weft_proto_msg_reset(&m);
+    m.type = WEFT_MSG_WELCOME;
     weft_proto_presence p = {3, 1, false, {{0, 0}, 0}, {{0, 0}, 0}, {{NULL, 0}, {NULL, 0}}};
     m.body = WEFT_BODY_NONE;
     CHECK_RC(weft_proto_msg_add_presence(&m, &p), 0);

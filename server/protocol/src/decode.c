@@ -205,6 +205,8 @@ static int dec_welcome(const msgpack_object *it, uint32_t n, const uint8_t *fram
     case WEFT_BODY_OPS:
         if ((rc = proto__arr_any(&it[6], &ent, &nent)))
             return rc;
+        if (nent == 0) /* that is body kind 0 */
+            return WEFT_PROTO_E_VALUE;
         for (uint32_t i = 0; i < nent; i++) {
             uint32_t lsn;
             if ((rc = proto__arr(&ent[i], 2, &e)) || (rc = proto__u32(&e[0], &lsn)))

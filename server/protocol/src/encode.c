@@ -157,18 +157,22 @@ static void enc_welcome(proto__writer *w, const weft_proto_msg *m)
         proto__w_nil(w);
         break;
     case WEFT_BODY_SNAPSHOT: {
-        /* Embedded verbatim: it must be one canonical msgpack array. */
+        /* Embedded verbatim: it must be one canonical msgpack array that
+         * still fits the default depth one level down. */
         weft_proto_limits lim = WEFT_PROTO_LIMITS_DEFAULT;
         lim.max_frame = SIZE_MAX;
-        if (!m->snapshot.p || m->snapshot.len == 0 || ((uint8_t)m->snapshot.p[0] & 0xf0) != 0x90 ||
-            weft_proto_scan((const uint8_t *)m->snapshot.p, m->snapshot.len, &lim) != 0)
+        lim.max_depth = WEFT_PROTO_MAX_DEPTH - 1;
+        const uint8_t *sp = (const uint8_t *)m->snapshot.p;
+        if (!sp || m->snapshot.len == 0 ||
+            !((sp[0] & 0xf0) == 0x90 || sp[0] == 0xdc || sp[0] == 0xdd) ||
+            weft_proto_scan(sp, m->snapshot.len, &lim) != 0)
             fail(w, WEFT_PROTO_E_VALUE);
         else
             proto__write_raw(w, m->snapshot.p, m->snapshot.len);
         break;
     }
     case WEFT_BODY_OPS:
-        if (m->nbatches > UINT32_MAX)
+        if (m->nbatches == 0 || m->nbatches > UINT32_MAX) /* none: body kind 0 */
             fail(w, WEFT_PROTO_E_VALUE);
         proto__w_arr(w, (uint32_t)m->nbatches);
         for (size_t i = 0; i < m->nbatches; i++) {
