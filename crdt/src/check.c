@@ -41,6 +41,7 @@ static int check_node(const weft_doc *d, uint32_t node, uint32_t height, uint32_
         int rc = check_node(d, in->child[i], height - 1, node, &ca, &cb, leaves);
         if (rc)
             return rc;
+        CHECK((height == 1 ? d->leaves[in->child[i]].pidx : d->inners[in->child[i]].pidx) == i);
         CHECK(in->cp[i] == ca && in->u16[i] == cb);
         a += ca;
         b += cb;

@@ -77,6 +77,7 @@ typedef struct run {
 
 typedef struct leaf {
     uint32_t parent;
+    uint32_t pidx; /* index in the parent's child array */
     uint32_t n;
     uint32_t prev, next;
     uint32_t cp, u16; /* visible totals of this leaf */
@@ -85,6 +86,7 @@ typedef struct leaf {
 
 typedef struct inner {
     uint32_t parent;
+    uint32_t pidx;
     uint32_t n;
     uint32_t child[INNER_MAX];
     uint32_t cp[INNER_MAX], u16[INNER_MAX];
@@ -98,6 +100,7 @@ typedef struct chunk {
 
 typedef struct idindex {
     chunk **c;
+    uint32_t *first; /* c[i]->key[0], contiguous for the binary search */
     uint32_t n, cap;
 } idindex;
 
@@ -160,6 +163,7 @@ struct weft_doc {
 
     /* position cache for local edits: a leaf and its visible start */
     uint32_t cache_leaf, cache_cp, cache_u16;
+    uint32_t hint; /* index in its leaf of the run last found (a guess) */
     /* inner nodes split during one insert, bottom-up (their sums are fixed after) */
     uint32_t split_log[64];
     uint32_t nsplit;

@@ -9,20 +9,21 @@ void idx__cleanup(idindex *x)
     for (uint32_t i = 0; i < x->n; i++)
         free(x->c[i]);
     free(x->c);
+    free(x->first);
     memset(x, 0, sizeof *x);
 }
 
 /* Index of the last chunk whose first key <= seq, or NIL. */
 static uint32_t chunk_for(const idindex *x, uint32_t seq)
 {
-    if (x->n == 0 || x->c[0]->key[0] > seq)
+    if (x->n == 0 || x->first[0] > seq)
         return NIL;
-    if (x->c[x->n - 1]->key[0] <= seq)
+    if (x->first[x->n - 1] <= seq)
         return x->n - 1;
-    uint32_t lo = 0, hi = x->n - 1; /* c[lo].key0 <= seq < c[hi].key0 */
+    uint32_t lo = 0, hi = x->n - 1; /* first[lo] <= seq < first[hi] */
     while (hi - lo > 1) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (x->c[mid]->key[0] <= seq)
+        if (x->first[mid] <= seq)
             lo = mid;
         else
             hi = mid;
@@ -90,10 +91,16 @@ static int insert_chunk(idindex *x, uint32_t at, chunk *c)
         if (!q)
             return WEFT_E_NOMEM;
         x->c = q;
+        uint32_t *f = realloc(x->first, nc * sizeof *f);
+        if (!f)
+            return WEFT_E_NOMEM;
+        x->first = f;
         x->cap = nc;
     }
     memmove(&x->c[at + 1], &x->c[at], (x->n - at) * sizeof x->c[0]);
+    memmove(&x->first[at + 1], &x->first[at], (x->n - at) * sizeof x->first[0]);
     x->c[at] = c;
+    x->first[at] = c->n ? c->key[0] : 0;
     x->n++;
     return 0;
 }
@@ -124,6 +131,7 @@ int idx__insert(idindex *x, uint32_t key, uint32_t val)
             nc->key[0] = key;
             nc->val[0] = val;
             nc->n = 1;
+            x->first[x->n - 1] = key;
             return 0;
         }
         chunk *nc = calloc(1, sizeof *nc);
@@ -136,9 +144,11 @@ int idx__insert(idindex *x, uint32_t key, uint32_t val)
         memcpy(nc->val, c->val + half, (CHUNK_MAX - half) * sizeof(uint32_t));
         nc->n = CHUNK_MAX - half;
         c->n = half;
+        x->first[ci + 1] = nc->key[0];
         if (i > half) {
             c = nc;
             i -= half;
+            ci++;
         }
     }
     memmove(&c->key[i + 1], &c->key[i], (c->n - i) * sizeof(uint32_t));
@@ -146,6 +156,7 @@ int idx__insert(idindex *x, uint32_t key, uint32_t val)
     c->key[i] = key;
     c->val[i] = val;
     c->n++;
+    x->first[ci] = c->key[0];
     return 0;
 }
 
@@ -177,9 +188,15 @@ int idx__remove(idindex *x, uint32_t key)
     if (c->n == 0) {
         free(c);
         memmove(&x->c[ci], &x->c[ci + 1], (x->n - ci - 1) * sizeof x->c[0]);
+        memmove(&x->first[ci], &x->first[ci + 1], (x->n - ci - 1) * sizeof x->first[0]);
         x->n--;
+    } else {
+        x->first[ci] = c->key[0];
     }
     return 0;
 }
 
-size_t idx__mem(const idindex *x) { return x->cap * sizeof(chunk *) + x->n * sizeof(chunk); }
+size_t idx__mem(const idindex *x)
+{
+    return x->cap * (sizeof(chunk *) + sizeof(uint32_t)) + x->n * sizeof(chunk);
+}

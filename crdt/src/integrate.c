@@ -171,6 +171,14 @@ static int integrate_ins(weft_doc *d, const weft_op *op, uint32_t u16, weft_patc
     if (rc)
         return rc;
     uint32_t L = NIL, R = NIL, h, isdel;
+    if (op->ol.agent != WEFT_NONE && op->or.agent == op->ol.agent && op->or.seq <= op->ol.seq) {
+        /* both origins in one run: the walk in place() cannot see the order */
+        uint32_t hl, hr;
+        doc__lookup(d, op->ol, &hl, &isdel);
+        doc__lookup(d, op->or, &hr, &isdel);
+        if (hl == hr)
+            return WEFT_E_BADOP;
+    }
     if (op->ol.agent != WEFT_NONE) {
         doc__lookup(d, op->ol, &L, &isdel);
         uint32_t k = op->ol.seq - d->runs[L].seq;
@@ -307,13 +315,13 @@ static int apply_one(weft_doc *d, const weft_op *in, weft_patchlist *patches)
             op.text += b;
             op.bytes -= b;
             op.ol = (weft_id){op.id.agent, op.id.seq + k - 1};
-            if (validate(&op, &u16))
-                return WEFT_E_BADOP;
         } else {
             op.target.seq += k;
         }
         op.id.seq += k;
         op.len -= k;
+        if (validate(&op, &u16))
+            return WEFT_E_BADOP;
     }
     if (op.kind == WEFT_OP_INS) {
         int a = origin_ready(d, op.ol), b = origin_ready(d, op.or);
@@ -330,6 +338,12 @@ static int apply_one(weft_doc *d, const weft_op *in, weft_patchlist *patches)
 
 static int park(weft_doc *d, const weft_op *op)
 {
+    for (uint32_t i = 0; i < d->nparked; i++) {
+        const weft_op *p = &d->parked[i].op;
+        if (p->kind == op->kind && p->id.agent == op->id.agent && p->id.seq == op->id.seq &&
+            p->len == op->len)
+            return 0; /* re-delivered while waiting: keep one copy */
+    }
     if (doc__grow((void **)&d->parked, &d->parked_cap, d->nparked + 1, sizeof(parked_op)))
         return WEFT_E_NOMEM;
     parked_op *p = &d->parked[d->nparked];

@@ -49,12 +49,15 @@ static uint32_t parent_of(const weft_doc *d, uint32_t node, int is_leaf)
     return is_leaf ? d->leaves[node].parent : d->inners[node].parent;
 }
 
-static void set_parent(weft_doc *d, uint32_t node, int is_leaf, uint32_t p)
+static void set_parent(weft_doc *d, uint32_t node, int is_leaf, uint32_t p, uint32_t pidx)
 {
-    if (is_leaf)
+    if (is_leaf) {
         d->leaves[node].parent = p;
-    else
+        d->leaves[node].pidx = pidx;
+    } else {
         d->inners[node].parent = p;
+        d->inners[node].pidx = pidx;
+    }
 }
 
 static void totals(const weft_doc *d, uint32_t node, int is_leaf, uint32_t *cp, uint32_t *u16)
@@ -74,21 +77,26 @@ static void totals(const weft_doc *d, uint32_t node, int is_leaf, uint32_t *cp, 
     *u16 = b;
 }
 
-static uint32_t child_index(const inner *in, uint32_t child)
+static uint32_t pidx_of(const weft_doc *d, uint32_t node, int is_leaf)
 {
-    for (uint32_t i = 0; i < in->n; i++) {
-        if (in->child[i] == child)
-            return i;
-    }
-    return NIL;
+    return is_leaf ? d->leaves[node].pidx : d->inners[node].pidx;
 }
 
 uint32_t tree__leaf_index(const weft_doc *d, uint32_t h)
 {
     const leaf *l = &d->leaves[d->runs[h].leaf];
+    uint32_t g = d->hint;
+    if (g < l->n && l->r[g] == h)
+        return g;
+    if (g + 1 < l->n && l->r[g + 1] == h)
+        return g + 1;
+    if (g > 0 && g - 1 < l->n && l->r[g - 1] == h)
+        return g - 1;
     for (uint32_t i = 0; i < l->n; i++) {
-        if (l->r[i] == h)
+        if (l->r[i] == h) {
+            ((weft_doc *)d)->hint = i; /* a cache, not state */
             return i;
+        }
     }
     return NIL;
 }
@@ -99,7 +107,7 @@ static void fix_path(weft_doc *d, uint32_t node, int is_leaf)
     uint32_t p = parent_of(d, node, is_leaf);
     while (p != NIL) {
         inner *in = &d->inners[p];
-        uint32_t i = child_index(in, node);
+        uint32_t i = pidx_of(d, node, is_leaf);
         totals(d, node, is_leaf, &in->cp[i], &in->u16[i]);
         node = p;
         is_leaf = 0;
@@ -123,7 +131,7 @@ static int inner_add(weft_doc *d, uint32_t p, uint32_t at, uint32_t child, int k
         memcpy(Q->u16, P->u16 + half, Q->n * sizeof(uint32_t));
         P->n = half;
         for (uint32_t i = 0; i < Q->n; i++)
-            set_parent(d, Q->child[i], kid_leaf, q);
+            set_parent(d, Q->child[i], kid_leaf, q, i);
         if (d->nsplit + 2 <= sizeof d->split_log / sizeof d->split_log[0]) {
             d->split_log[d->nsplit++] = p;
             d->split_log[d->nsplit++] = q;
@@ -141,12 +149,13 @@ static int inner_add(weft_doc *d, uint32_t p, uint32_t at, uint32_t child, int k
             totals(d, p, 0, &R->cp[0], &R->u16[0]);
             totals(d, q, 0, &R->cp[1], &R->u16[1]);
             P->parent = Q->parent = r;
+            P->pidx = 0;
+            Q->pidx = 1;
             d->root = r;
             d->height++;
         } else {
             uint32_t gp = P->parent;
-            uint32_t i = child_index(&d->inners[gp], p);
-            int rc = inner_add(d, gp, i + 1, q, 0);
+            int rc = inner_add(d, gp, P->pidx + 1, q, 0);
             if (rc)
                 return rc;
         }
@@ -161,7 +170,8 @@ static int inner_add(weft_doc *d, uint32_t p, uint32_t at, uint32_t child, int k
     memmove(&P->u16[at + 1], &P->u16[at], (P->n - at) * sizeof(uint32_t));
     P->child[at] = child;
     P->n++;
-    set_parent(d, child, kid_leaf, p);
+    for (uint32_t i = at; i < P->n; i++)
+        set_parent(d, P->child[i], kid_leaf, p, i);
     totals(d, child, kid_leaf, &P->cp[at], &P->u16[at]);
     return 0;
 }
@@ -186,6 +196,8 @@ static int leaf_link_after(weft_doc *d, uint32_t lf, uint32_t nl)
         R->child[0] = lf;
         R->child[1] = nl;
         d->leaves[lf].parent = d->leaves[nl].parent = r;
+        d->leaves[lf].pidx = 0;
+        d->leaves[nl].pidx = 1;
         totals(d, lf, 1, &R->cp[0], &R->u16[0]);
         totals(d, nl, 1, &R->cp[1], &R->u16[1]);
         d->root = r;
@@ -193,9 +205,8 @@ static int leaf_link_after(weft_doc *d, uint32_t lf, uint32_t nl)
         return 0;
     }
     uint32_t p = d->leaves[lf].parent;
-    uint32_t i = child_index(&d->inners[p], lf);
     d->nsplit = 0;
-    int rc = inner_add(d, p, i + 1, nl, 1);
+    int rc = inner_add(d, p, d->leaves[lf].pidx + 1, nl, 1);
     if (rc)
         return rc;
     /* every node whose children changed gets its path recomputed, bottom-up */
@@ -239,14 +250,13 @@ void tree__adjust(weft_doc *d, uint32_t lf, int32_t dcp, int32_t du16)
     leaf *L = &d->leaves[lf];
     L->cp += (uint32_t)dcp;
     L->u16 += (uint32_t)du16;
-    uint32_t node = lf;
+    uint32_t i = L->pidx;
     uint32_t p = L->parent;
     while (p != NIL) {
         inner *in = &d->inners[p];
-        uint32_t i = child_index(in, node);
         in->cp[i] += (uint32_t)dcp;
         in->u16[i] += (uint32_t)du16;
-        node = p;
+        i = in->pidx;
         p = in->parent;
     }
 }
@@ -283,6 +293,7 @@ int tree__insert_after(weft_doc *d, uint32_t after, uint32_t h)
     memmove(&L->r[at + 1], &L->r[at], (L->n - at) * sizeof(uint32_t));
     L->r[at] = h;
     L->n++;
+    d->hint = at;
     run *r = &d->runs[h];
     r->leaf = lf;
     tree__adjust(d, lf, (int32_t)run_cp(r), (int32_t)run_u16(r));
@@ -351,6 +362,7 @@ in_leaf : {
         if (pos < w) {
             *h = L->r[i];
             *off = pos;
+            d->hint = i;
             return 0;
         }
         pos -= w;
@@ -369,14 +381,14 @@ void tree__pos(const weft_doc *d, uint32_t h, uint32_t *cp, uint32_t *u16)
         a += run_cp(r);
         b += run_u16(r);
     }
-    uint32_t node = lf, p = L->parent;
+    uint32_t k = L->pidx, p = L->parent;
     while (p != NIL) {
         const inner *in = &d->inners[p];
-        for (uint32_t i = 0; i < in->n && in->child[i] != node; i++) {
+        for (uint32_t i = 0; i < k; i++) {
             a += in->cp[i];
             b += in->u16[i];
         }
-        node = p;
+        k = in->pidx;
         p = in->parent;
     }
     *cp = a;
