@@ -374,7 +374,7 @@ static void store_free(weft_store *s)
     list_free(&s->staged);
     list_free(&s->ready);
     list_free(&s->done);
-    free(s->lsn_cache);
+    free(s->cache);
     pthread_cond_destroy(&s->done_cv);
     pthread_cond_destroy(&s->work_cv);
     pthread_mutex_destroy(&s->rmu);

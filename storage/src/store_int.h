@@ -25,9 +25,10 @@
  *  - the writer thread is the only user of wdb and of `lsn_cache` after open;
  *  - a request is on exactly one list, or owned by the writer while it is
  *    applied, or (sync) owned by its waiting caller once done;
- *  - lsn_cache[doc] is the next LSN of doc as of the writer's current
- *    transaction; it is cleared whenever a transaction rolls back or another
- *    connection has written (PRAGMA data_version moved).
+ *  - cache(doc, WCACHE_LSN) is the next LSN of doc and cache(doc, agent)
+ *    the end of agent's stored seqs, as of the writer's current
+ *    transaction; the cache is cleared whenever a transaction rolls back or
+ *    another connection has written (PRAGMA data_version moved).
  */
 #ifndef WEFT_STORE_INT_H
 #define WEFT_STORE_INT_H
@@ -64,14 +65,19 @@ typedef struct req_list {
     size_t n;
 } req_list;
 
-typedef struct lsn_slot {
+/* Writer-side cache entry: agent == UINT32_MAX holds the document's next
+ * LSN; any other agent the end (max seq+len) of its stored seqs. */
+typedef struct wcache_slot {
     weft_store_doc doc; /* 0: empty */
-    uint64_t next_lsn;
-} lsn_slot;
+    uint32_t agent;
+    uint64_t val;
+} wcache_slot;
+
+#define WCACHE_LSN UINT32_MAX
 
 typedef struct store_wstmts {
     sqlite3_stmt *begin, *commit, *rollback, *data_version;
-    sqlite3_stmt *doc_head, *op_probe, *op_insert;
+    sqlite3_stmt *doc_head, *agent_tip, *op_probe, *op_insert;
     sqlite3_stmt *snap_insert, *agent_bump, *agent_insert;
     sqlite3_stmt *doc_by_name, *doc_insert;
 } store_wstmts;
@@ -97,8 +103,8 @@ struct weft_store {
     /* writer thread only */
     sqlite3 *wdb;
     store_wstmts w;
-    lsn_slot *lsn_cache;
-    size_t lsn_cap, lsn_n;
+    wcache_slot *cache;
+    size_t cache_cap, cache_n;
     int64_t data_version;
 
     /* readers, under rmu */

@@ -28,6 +28,7 @@ int store__writer_prepare(weft_store *s)
         {W_(rollback), "ROLLBACK"},
         {W_(data_version), "PRAGMA data_version"},
         {W_(doc_head), "SELECT (SELECT max(lsn) FROM ops WHERE doc=?1) FROM documents WHERE id=?1"},
+        {W_(agent_tip), "SELECT seq+len FROM ops WHERE doc=?1 AND agent=?2 ORDER BY seq DESC LIMIT 1"},
         {W_(op_probe), "SELECT seq, len, lsn, bytes FROM ops WHERE doc=?1 AND agent=?2 AND seq<?3 "
                        "ORDER BY seq DESC LIMIT 1"},
         {W_(op_insert), "INSERT INTO ops(doc, lsn, agent, seq, len, author, received_at, bytes) "
@@ -75,60 +76,68 @@ static int rc_err(int rc)
     return err ? err : WEFT_STORE_E_BACKEND;
 }
 
-/* ---- next-LSN cache (open addressing, key doc > 0) ----------------------- */
+/* ---- cache: next LSN per document, seq end per agent ----------------------
+ * Open addressing on (doc, agent), doc > 0. Lets the common append (a new
+ * batch at its agent's tip) skip the overlap probe. */
 
-static void lsn_cache_clear(weft_store *s)
+static void cache_clear(weft_store *s)
 {
-    if (s->lsn_cache)
-        memset(s->lsn_cache, 0, s->lsn_cap * sizeof *s->lsn_cache);
-    s->lsn_n = 0;
+    if (s->cache)
+        memset(s->cache, 0, s->cache_cap * sizeof *s->cache);
+    s->cache_n = 0;
 }
 
-static lsn_slot *lsn_find(weft_store *s, weft_store_doc doc)
+static size_t cache_hash(weft_store_doc doc, uint32_t agent, size_t mask)
 {
-    if (!s->lsn_cap)
+    uint64_t h = ((uint64_t)doc * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)agent * 0xC2B2AE3D27D4EB4Full);
+    return (size_t)(h ^ (h >> 29)) & mask;
+}
+
+static wcache_slot *cache_find(weft_store *s, weft_store_doc doc, uint32_t agent)
+{
+    if (!s->cache_cap)
         return NULL;
-    size_t mask = s->lsn_cap - 1;
-    for (size_t i = (size_t)((uint64_t)doc * 0x9E3779B97F4A7C15ull) & mask;; i = (i + 1) & mask) {
-        if (s->lsn_cache[i].doc == doc)
-            return &s->lsn_cache[i];
-        if (s->lsn_cache[i].doc == 0)
+    size_t mask = s->cache_cap - 1;
+    for (size_t i = cache_hash(doc, agent, mask);; i = (i + 1) & mask) {
+        wcache_slot *e = &s->cache[i];
+        if (e->doc == doc && e->agent == agent)
+            return e;
+        if (e->doc == 0)
             return NULL;
     }
 }
 
-static int lsn_put(weft_store *s, weft_store_doc doc, uint64_t next)
+/* Sets (doc, agent) to val; returns the slot, NULL when out of memory. */
+static wcache_slot *cache_put(weft_store *s, weft_store_doc doc, uint32_t agent, uint64_t val)
 {
-    if ((s->lsn_n + 1) * 2 > s->lsn_cap) {
-        size_t cap = s->lsn_cap ? s->lsn_cap * 2 : 64;
-        lsn_slot *old = s->lsn_cache, *fresh = calloc(cap, sizeof *fresh);
-        size_t old_cap = s->lsn_cap;
+    if ((s->cache_n + 1) * 2 > s->cache_cap) {
+        size_t old_cap = s->cache_cap, cap = old_cap ? old_cap * 2 : 64;
+        wcache_slot *old = s->cache, *fresh = calloc(cap, sizeof *fresh);
         if (!fresh)
-            return WEFT_STORE_E_NOMEM;
-        s->lsn_cache = fresh;
-        s->lsn_cap = cap;
-        s->lsn_n = 0;
+            return NULL;
+        s->cache = fresh;
+        s->cache_cap = cap;
+        s->cache_n = 0;
         for (size_t i = 0; i < old_cap; i++) {
             if (old[i].doc)
-                lsn_put(s, old[i].doc, old[i].next_lsn);
+                cache_put(s, old[i].doc, old[i].agent, old[i].val);
         }
         free(old);
     }
-    size_t mask = s->lsn_cap - 1;
-    size_t i = (size_t)((uint64_t)doc * 0x9E3779B97F4A7C15ull) & mask;
-    while (s->lsn_cache[i].doc != 0 && s->lsn_cache[i].doc != doc)
+    size_t mask = s->cache_cap - 1, i = cache_hash(doc, agent, mask);
+    while (s->cache[i].doc != 0 && !(s->cache[i].doc == doc && s->cache[i].agent == agent))
         i = (i + 1) & mask;
-    if (s->lsn_cache[i].doc == 0)
-        s->lsn_n++;
-    s->lsn_cache[i] = (lsn_slot){doc, next};
-    return 0;
+    if (s->cache[i].doc == 0)
+        s->cache_n++;
+    s->cache[i] = (wcache_slot){doc, agent, val};
+    return &s->cache[i];
 }
 
 /* The slot holding doc's next LSN, loading it from the database. A missing
  * document is a request error (*req_err), anything else is fatal (return). */
-static int doc_slot(weft_store *s, weft_store_doc doc, lsn_slot **out, int *req_err)
+static int doc_slot(weft_store *s, weft_store_doc doc, wcache_slot **out, int *req_err)
 {
-    *out = lsn_find(s, doc);
+    *out = cache_find(s, doc, WCACHE_LSN);
     if (*out)
         return 0;
     sqlite3_stmt *st = s->w.doc_head;
@@ -146,27 +155,36 @@ static int doc_slot(weft_store *s, weft_store_doc doc, lsn_slot **out, int *req_
         *req_err = WEFT_STORE_E_CORRUPT;
         return 0;
     }
-    int err = lsn_put(s, doc, (uint64_t)head + 1);
-    if (err)
-        return err;
-    *out = lsn_find(s, doc);
-    return 0;
+    *out = cache_put(s, doc, WCACHE_LSN, (uint64_t)head + 1);
+    return *out ? 0 : WEFT_STORE_E_NOMEM;
+}
+
+/* The slot holding the end of agent's stored seqs in doc (0 if none). */
+static int tip_slot(weft_store *s, weft_store_doc doc, uint32_t agent, wcache_slot **out)
+{
+    *out = cache_find(s, doc, agent);
+    if (*out)
+        return 0;
+    sqlite3_stmt *st = s->w.agent_tip;
+    sqlite3_bind_int64(st, 1, doc);
+    sqlite3_bind_int64(st, 2, agent);
+    int rc = sqlite3_step(st);
+    int64_t end = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return rc_err(rc);
+    *out = cache_put(s, doc, agent, end < 0 ? 0 : (uint64_t)end);
+    return *out ? 0 : WEFT_STORE_E_NOMEM;
 }
 
 /* ---- applying one request -----------------------------------------------
  * Each returns 0 or a fatal error; the request's own outcome goes to
  * r->status. */
 
-static int apply_append(weft_store *s, store_req *r)
+/* Looks for a stored batch of r's agent that r repeats or overlaps: sets
+ * r->status to WEFT_STORE_ALREADY (with r->lsn) or WEFT_STORE_E_CONFLICT. */
+static int probe(weft_store *s, store_req *r)
 {
-    lsn_slot *slot = NULL;
-    int req_err = 0;
-    int err = doc_slot(s, r->doc, &slot, &req_err);
-    if (err || req_err) {
-        r->status = req_err;
-        return err;
-    }
-
     /* The stored batch of this agent with the highest seq below our end. */
     sqlite3_stmt *st = s->w.op_probe;
     sqlite3_bind_int64(st, 1, r->doc);
@@ -187,14 +205,34 @@ static int apply_append(weft_store *s, store_req *r)
         rc = SQLITE_DONE;
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return rc_err(rc);
-    if (r->status)
-        return 0;
+    return rc == SQLITE_DONE ? 0 : rc_err(rc);
+}
 
-    st = s->w.op_insert;
+static int apply_append(weft_store *s, store_req *r)
+{
+    wcache_slot *slot = NULL, *tip = NULL;
+    int req_err = 0;
+    int err = doc_slot(s, r->doc, &slot, &req_err);
+    if (err || req_err) {
+        r->status = req_err;
+        return err;
+    }
+    if ((err = tip_slot(s, r->doc, r->agent, &tip)) != 0)
+        return err;
+    /* At or past the agent's tip nothing can repeat or overlap: no probe. */
+    if (r->seq < tip->val) {
+        if ((err = probe(s, r)) != 0 || r->status)
+            return err;
+    }
+    uint64_t end = (uint64_t)r->seq + r->len;
+    if (end > tip->val)
+        tip->val = end;
+    /* (tip may move if the table grows: look the LSN slot up again.) */
+    slot = cache_find(s, r->doc, WCACHE_LSN);
+
+    sqlite3_stmt *st = s->w.op_insert;
     sqlite3_bind_int64(st, 1, r->doc);
-    sqlite3_bind_int64(st, 2, (int64_t)slot->next_lsn);
+    sqlite3_bind_int64(st, 2, (int64_t)slot->val);
     sqlite3_bind_int64(st, 3, r->agent);
     sqlite3_bind_int64(st, 4, r->seq);
     sqlite3_bind_int64(st, 5, r->len);
@@ -204,29 +242,32 @@ static int apply_append(weft_store *s, store_req *r)
         sqlite3_bind_null(st, 6);
     sqlite3_bind_int64(st, 7, r->time);
     sqlite3_bind_blob(st, 8, r->bytes, (int)r->nbytes, SQLITE_STATIC);
-    rc = sqlite3_step(st);
+    int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-        r->status = WEFT_STORE_E_CONFLICT; /* statement rolled back alone */
+        /* Cannot happen unless the file disagrees with the cache; the
+         * statement rolled back alone. Forget what we thought we knew. */
+        cache_clear(s);
+        r->status = WEFT_STORE_E_CONFLICT;
         return 0;
     }
     if (rc != SQLITE_DONE)
         return rc_err(rc);
-    r->lsn = slot->next_lsn++;
+    r->lsn = slot->val++;
     return 0;
 }
 
 static int apply_snapshot(weft_store *s, store_req *r)
 {
-    lsn_slot *slot = NULL;
+    wcache_slot *slot = NULL;
     int req_err = 0;
     int err = doc_slot(s, r->doc, &slot, &req_err);
     if (err || req_err) {
         r->status = req_err;
         return err;
     }
-    if (r->lsn >= slot->next_lsn) {
+    if (r->lsn >= slot->val) {
         r->status = WEFT_STORE_E_INVAL; /* a snapshot of ops not stored */
         return 0;
     }
@@ -301,7 +342,7 @@ static int apply_doc(weft_store *s, store_req *r)
     if (err)
         return err;
     r->doc = sqlite3_last_insert_rowid(s->wdb);
-    return lsn_put(s, r->doc, 1);
+    return cache_put(s, r->doc, WCACHE_LSN, 1) ? 0 : WEFT_STORE_E_NOMEM;
 }
 
 static int apply(weft_store *s, store_req *r)
@@ -332,7 +373,7 @@ static int check_data_version(weft_store *s)
     if (rc != SQLITE_ROW)
         return rc_err(rc);
     if (v != s->data_version) {
-        lsn_cache_clear(s);
+        cache_clear(s);
         s->data_version = v;
     }
     return 0;
@@ -359,7 +400,7 @@ static int run_group(weft_store *s, req_list *group)
 rollback:
     if (!sqlite3_get_autocommit(s->wdb))
         step_done(s->w.rollback);
-    lsn_cache_clear(s);
+    cache_clear(s);
     return err;
 }
 

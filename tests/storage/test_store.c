@@ -283,15 +283,28 @@ static void test_append_idempotent(void)
     CHECK_RC(weft_store_append(s, &r, NULL), WEFT_STORE_E_INVAL);
     r = batch(777, 0, 0, 1, "z", 1);
     CHECK_RC(weft_store_append(s, &r, NULL), WEFT_STORE_E_NOTFOUND);
+    /* Seqs below the agent's tip that no batch holds yet are fine (the
+     * store does not enforce contiguity; the server does). */
+    r = batch(d, 3, 10, 2, "kl", 2);
+    CHECK_OK(weft_store_append(s, &r, &lsn));
+    CHECK(lsn == 4);
+    r = batch(d, 3, 0, 4, "ghij", 4);
+    CHECK_OK(weft_store_append(s, &r, &lsn));
+    CHECK(lsn == 5);
+    r = batch(d, 3, 4, 7, "mnopqrs", 7);
+    CHECK_RC(weft_store_append(s, &r, NULL), WEFT_STORE_E_CONFLICT); /* runs into 10 */
+    r = batch(d, 3, 4, 6, "mnopqr", 6);
+    CHECK_OK(weft_store_append(s, &r, &lsn));
+    CHECK(lsn == 6);
     /* An empty payload is allowed (the codec decides what bytes mean). */
     r = batch(d, 2, 0, 1, "", 0);
     CHECK_OK(weft_store_append(s, &r, &lsn));
-    CHECK(lsn == 4);
+    CHECK(lsn == 7);
     CHECK_RC(weft_store_append(s, &r, &lsn), WEFT_STORE_ALREADY);
 
     weft_store_stats st;
     weft_store_get_stats(s, &st);
-    CHECK(st.appended == 5 && st.already == 2 && st.conflicts == 4);
+    CHECK(st.appended == 8 && st.already == 2 && st.conflicts == 5);
     weft_store_close(s);
 
     /* After a restart the log continues and re-appends are still known. */
@@ -301,12 +314,14 @@ static void test_append_idempotent(void)
     CHECK(lsn == 2);
     r = batch(d, 0, 5, 1, "f", 1);
     CHECK_OK(weft_store_append(s, &r, &lsn));
-    CHECK(lsn == 5);
+    CHECK(lsn == 8);
+    r = batch(d, 3, 2, 1, "i", 1);
+    CHECK_RC(weft_store_append(s, &r, NULL), WEFT_STORE_E_CONFLICT);
     recs got = {0};
     CHECK_OK(weft_store_range(s, d, 1, 100, rec_batch, &got));
-    CHECK(got.n == 5);
+    CHECK(got.n == 8);
     CHECK(got.v[0].n == 3 && memcmp(got.v[0].bytes, "abc", 3) == 0 && got.v[0].len == 3);
-    CHECK(got.v[3].n == 0 && got.v[3].agent == 2);
+    CHECK(got.v[6].n == 0 && got.v[6].agent == 2);
     for (size_t i = 0; i < got.n; i++)
         CHECK(got.v[i].lsn == i + 1);
     recs_reset(&got);
