@@ -126,10 +126,13 @@ static ack_result run_acks(const char *path, uint32_t max_group, uint32_t per_tu
         if (!stopping && inflight + per_turn <= window && next + per_turn < CAP) {
             for (uint32_t i = 0; i < per_turn; i++, next++) {
                 fill_op(buf, op_bytes, next);
-                weft_store_append_req r = {.doc = doc, .agent = agent,
+                weft_store_append_req r = {.doc = doc,
+                                           .agent = agent,
                                            .seq = (uint32_t)(next * ops_per_batch),
-                                           .len = ops_per_batch, .author = "bench",
-                                           .received_at = (int64_t)next, .ops = {buf, op_bytes}};
+                                           .len = ops_per_batch,
+                                           .author = "bench",
+                                           .received_at = (int64_t)next,
+                                           .ops = {buf, op_bytes}};
                 sent_at[next] = now_s();
                 OK(weft_store_submit_append(s, &r, next));
             }
@@ -160,10 +163,9 @@ static ack_result run_acks(const char *path, uint32_t max_group, uint32_t per_tu
 static void print_acks(const char *label, uint32_t per_turn, uint32_t window, uint32_t ops,
                        ack_result r)
 {
-    printf("| %-22s | %5u | %6u | %3u | %9.0f | %10.0f | %8.1f | %7.2f | %7.2f | %7.2f |\n",
-           label, per_turn, window, ops, (double)r.acks / r.secs,
-           (double)r.acks * ops / r.secs, (double)r.acks / (double)(r.commits ? r.commits : 1),
-           r.p50_ms, r.p99_ms, r.max_ms);
+    printf("| %-22s | %5u | %6u | %3u | %9.0f | %10.0f | %8.1f | %7.2f | %7.2f | %7.2f |\n", label,
+           per_turn, window, ops, (double)r.acks / r.secs, (double)r.acks * ops / r.secs,
+           (double)r.acks / (double)(r.commits ? r.commits : 1), r.p50_ms, r.p99_ms, r.max_ms);
     fflush(stdout);
 }
 
@@ -211,8 +213,12 @@ static void build_history(const char *path, size_t snap_bytes, uint64_t snap_lsn
             /* 70% inserts (~28 B encoded), 30% deletes (~22 B) like the trace */
             size_t n = (i * 2654435761u) % 10 < 7 ? 28 : 22;
             fill_op(buf, n, i);
-            weft_store_append_req r = {.doc = doc, .agent = agent, .seq = i, .len = 1,
-                                       .author = "martin", .received_at = i,
+            weft_store_append_req r = {.doc = doc,
+                                       .agent = agent,
+                                       .seq = i,
+                                       .len = 1,
+                                       .author = "martin",
+                                       .received_at = i,
                                        .ops = {buf, n}};
             OK(weft_store_submit_append(s, &r, i));
         }

@@ -62,7 +62,10 @@ static int rc_err(int rc)
     return err ? err : WEFT_STORE_E_BACKEND;
 }
 
-static int64_t clamp_lsn(uint64_t lsn) { return lsn > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)lsn; }
+static int64_t clamp_lsn(uint64_t lsn)
+{
+    return lsn > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)lsn;
+}
 
 /* Opens a read transaction: takes rmu, BEGIN. */
 static int read_begin(weft_store *s)
@@ -274,8 +277,7 @@ int weft_store_load(weft_store *s, weft_store_doc doc, uint64_t upto,
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         int64_t lsn = sqlite3_column_int64(st, 0);
-        weft_store_bytes state = {sqlite3_column_blob(st, 1),
-                                  (size_t)sqlite3_column_bytes(st, 1)};
+        weft_store_bytes state = {sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1)};
         if (lsn < 0)
             err = WEFT_STORE_E_CORRUPT;
         else if (snap_fn)
@@ -314,7 +316,8 @@ int weft_store_range(weft_store *s, weft_store_doc doc, uint64_t first, uint64_t
 
 static int cmp_vv(const void *a, const void *b)
 {
-    uint32_t x = ((const weft_store_vv_entry *)a)->agent, y = ((const weft_store_vv_entry *)b)->agent;
+    uint32_t x = ((const weft_store_vv_entry *)a)->agent,
+             y = ((const weft_store_vv_entry *)b)->agent;
     return x < y ? -1 : x > y;
 }
 

@@ -50,7 +50,10 @@ static const char *const migrations[] = {
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
-int weft_store_schema_version(void) { return (int)N_MIGRATIONS; }
+int weft_store_schema_version(void)
+{
+    return (int)N_MIGRATIONS;
+}
 
 int store__exec(sqlite3 *db, const char *sql)
 {
@@ -130,8 +133,8 @@ int store__migrate(sqlite3 *db)
         if ((err = store__exec(db, migrations[version])) != 0)
             goto rollback;
     }
-    snprintf(sql, sizeof sql, "PRAGMA user_version=%d; PRAGMA application_id=%d",
-             (int)N_MIGRATIONS, STORE_APPLICATION_ID);
+    snprintf(sql, sizeof sql, "PRAGMA user_version=%d; PRAGMA application_id=%d", (int)N_MIGRATIONS,
+             STORE_APPLICATION_ID);
     if ((err = store__exec(db, sql)) != 0)
         goto rollback;
     if ((err = store__exec(db, "COMMIT")) != 0)

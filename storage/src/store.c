@@ -290,8 +290,8 @@ int weft_store_append(weft_store *s, const weft_store_append_req *q, uint64_t *l
     return err;
 }
 
-int weft_store_snapshot_put(weft_store *s, weft_store_doc doc, uint64_t lsn,
-                            weft_store_bytes state, int64_t now)
+int weft_store_snapshot_put(weft_store *s, weft_store_doc doc, uint64_t lsn, weft_store_bytes state,
+                            int64_t now)
 {
     store_req *r = NULL, res;
     int err = make_snapshot(doc, lsn, state, now, 0, &r);

@@ -28,7 +28,8 @@ int store__writer_prepare(weft_store *s)
         {W_(rollback), "ROLLBACK"},
         {W_(data_version), "PRAGMA data_version"},
         {W_(doc_head), "SELECT (SELECT max(lsn) FROM ops WHERE doc=?1) FROM documents WHERE id=?1"},
-        {W_(agent_tip), "SELECT seq+len FROM ops WHERE doc=?1 AND agent=?2 ORDER BY seq DESC LIMIT 1"},
+        {W_(agent_tip),
+         "SELECT seq+len FROM ops WHERE doc=?1 AND agent=?2 ORDER BY seq DESC LIMIT 1"},
         {W_(op_probe), "SELECT seq, len, lsn, bytes FROM ops WHERE doc=?1 AND agent=?2 AND seq<?3 "
                        "ORDER BY seq DESC LIMIT 1"},
         {W_(op_insert), "INSERT INTO ops(doc, lsn, agent, seq, len, author, received_at, bytes) "
@@ -89,7 +90,8 @@ static void cache_clear(weft_store *s)
 
 static size_t cache_hash(weft_store_doc doc, uint32_t agent, size_t mask)
 {
-    uint64_t h = ((uint64_t)doc * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)agent * 0xC2B2AE3D27D4EB4Full);
+    uint64_t h =
+        ((uint64_t)doc * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)agent * 0xC2B2AE3D27D4EB4Full);
     return (size_t)(h ^ (h >> 29)) & mask;
 }
 

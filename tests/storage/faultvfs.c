@@ -104,8 +104,14 @@ static int f_size(sqlite3_file *f, sqlite3_int64 *size)
 {
     return REAL(f)->pMethods->xFileSize(REAL(f), size);
 }
-static int f_lock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xLock(REAL(f), l); }
-static int f_unlock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xUnlock(REAL(f), l); }
+static int f_lock(sqlite3_file *f, int l)
+{
+    return REAL(f)->pMethods->xLock(REAL(f), l);
+}
+static int f_unlock(sqlite3_file *f, int l)
+{
+    return REAL(f)->pMethods->xUnlock(REAL(f), l);
+}
 static int f_reserved(sqlite3_file *f, int *out)
 {
     return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
@@ -114,7 +120,10 @@ static int f_fcntl(sqlite3_file *f, int op, void *arg)
 {
     return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
 }
-static int f_sector(sqlite3_file *f) { return REAL(f)->pMethods->xSectorSize(REAL(f)); }
+static int f_sector(sqlite3_file *f)
+{
+    return REAL(f)->pMethods->xSectorSize(REAL(f));
+}
 static int f_devchar(sqlite3_file *f)
 {
     return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
@@ -127,7 +136,10 @@ static int f_shmlock(sqlite3_file *f, int off, int n, int flags)
 {
     return REAL(f)->pMethods->xShmLock(REAL(f), off, n, flags);
 }
-static void f_shmbarrier(sqlite3_file *f) { REAL(f)->pMethods->xShmBarrier(REAL(f)); }
+static void f_shmbarrier(sqlite3_file *f)
+{
+    REAL(f)->pMethods->xShmBarrier(REAL(f));
+}
 static int f_shmunmap(sqlite3_file *f, int del)
 {
     return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
@@ -172,18 +184,30 @@ static void *v_dlopen(sqlite3_vfs *vfs, const char *name)
 {
     return real_vfs->xDlOpen(real_vfs, name);
 }
-static void v_dlerror(sqlite3_vfs *vfs, int n, char *msg) { real_vfs->xDlError(real_vfs, n, msg); }
+static void v_dlerror(sqlite3_vfs *vfs, int n, char *msg)
+{
+    real_vfs->xDlError(real_vfs, n, msg);
+}
 static void (*v_dlsym(sqlite3_vfs *vfs, void *h, const char *sym))(void)
 {
     return real_vfs->xDlSym(real_vfs, h, sym);
 }
-static void v_dlclose(sqlite3_vfs *vfs, void *h) { real_vfs->xDlClose(real_vfs, h); }
+static void v_dlclose(sqlite3_vfs *vfs, void *h)
+{
+    real_vfs->xDlClose(real_vfs, h);
+}
 static int v_random(sqlite3_vfs *vfs, int n, char *out)
 {
     return real_vfs->xRandomness(real_vfs, n, out);
 }
-static int v_sleep(sqlite3_vfs *vfs, int us) { return real_vfs->xSleep(real_vfs, us); }
-static int v_time(sqlite3_vfs *vfs, double *out) { return real_vfs->xCurrentTime(real_vfs, out); }
+static int v_sleep(sqlite3_vfs *vfs, int us)
+{
+    return real_vfs->xSleep(real_vfs, us);
+}
+static int v_time(sqlite3_vfs *vfs, double *out)
+{
+    return real_vfs->xCurrentTime(real_vfs, out);
+}
 static int v_lasterr(sqlite3_vfs *vfs, int n, char *out)
 {
     return real_vfs->xGetLastError(real_vfs, n, out);

@@ -82,8 +82,12 @@ static void child_main(const char *path, weft_store_doc doc, int fd)
         uint32_t k = 1 + (uint32_t)(turn_rng >> 33) % 64;
         for (uint32_t i = 0; i < k; i++) {
             size_t n = test_payload(agent, seq + i, buf, sizeof buf);
-            weft_store_append_req r = {.doc = doc, .agent = agent, .seq = seq + i, .len = 1,
-                                       .author = "crash", .received_at = seq + i,
+            weft_store_append_req r = {.doc = doc,
+                                       .agent = agent,
+                                       .seq = seq + i,
+                                       .len = 1,
+                                       .author = "crash",
+                                       .received_at = seq + i,
                                        .ops = {buf, n}};
             if (weft_store_submit_append(s, &r, seq + i))
                 _exit(6);
@@ -111,7 +115,7 @@ static void child_main(const char *path, weft_store_doc doc, int fd)
 
 typedef struct round_check {
     uint32_t agent;
-    uint32_t next_seq;  /* prefix property */
+    uint32_t next_seq; /* prefix property */
     uint64_t next_lsn;
     size_t rows;
 } round_check;
@@ -279,8 +283,8 @@ int main(void)
         total_rows += rc.rows;
         weft_store_close(g_store);
         weft_store_close(s);
-        printf("round %2d: killed after %3u ms, %6zu acknowledged, %6zu stored\n", round,
-               delay_ms, n - 1, rc.rows);
+        printf("round %2d: killed after %3u ms, %6zu acknowledged, %6zu stored\n", round, delay_ms,
+               n - 1, rc.rows);
     }
     printf("seed %llu: %d rounds, %zu acknowledged batches, %zu stored, all present\n",
            (unsigned long long)seed, rounds, total_reported, total_rows);

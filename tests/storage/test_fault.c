@@ -35,8 +35,8 @@ static weft_store_append_req payload_req(weft_store_doc doc, uint32_t agent, uin
                                          uint8_t *buf, size_t cap)
 {
     size_t n = test_payload(agent, seq, buf, cap);
-    return (weft_store_append_req){.doc = doc, .agent = agent, .seq = seq, .len = 1,
-                                   .received_at = seq, .ops = {buf, n}};
+    return (weft_store_append_req){
+        .doc = doc, .agent = agent, .seq = seq, .len = 1, .received_at = seq, .ops = {buf, n}};
 }
 
 /* Submits `k` appends (agent, seq0..) as one turn; records their outcome. */
@@ -280,7 +280,7 @@ static void test_sweep(void)
     int points = 0, hits = 0;
     for (int kind = 0; kind < 2; kind++) {
         long step = calls[kind] / (kind ? 12 : 20);
-        for (long at = 0; at < calls[kind]; at += step > 0 ? step : 1) {
+        for (long at = 0; at<calls[kind]; at += step> 0 ? step : 1) {
             snprintf(name, sizeof name, "sweep-%d-%ld.db", kind, at);
             path_for(path, sizeof path, name);
             long before = faultvfs_injected();
@@ -290,8 +290,8 @@ static void test_sweep(void)
             verify(path, doc, v, n);
         }
     }
-    printf("sweep: %ld writes, %ld fsyncs per run; %d fault points, %d hit\n",
-           calls[FAULT_WRITE], calls[FAULT_SYNC], points, hits);
+    printf("sweep: %ld writes, %ld fsyncs per run; %d fault points, %d hit\n", calls[FAULT_WRITE],
+           calls[FAULT_SYNC], points, hits);
     CHECK(hits == points);
 }
 

@@ -52,21 +52,21 @@ extern "C" {
 
 /* ---- errors ------------------------------------------------------------ */
 
-#define WEFT_STORE_ERRNO_MAP(X)                                               \
-    X(NOMEM, -1, "out of memory")                                             \
-    X(INVAL, -2, "invalid argument")                                          \
-    X(NOTFOUND, -3, "no such document")                                       \
-    X(CONFLICT, -4, "IDs already stored with different bytes")                \
-    X(FULL, -5, "disk full")                                                  \
-    X(IO, -6, "I/O error")                                                    \
-    X(BUSY, -7, "database busy (locked by another connection)")              \
-    X(CORRUPT, -8, "database file is corrupt or not a Weft database")         \
-    X(SCHEMA, -9, "database schema is newer than this program")               \
-    X(CANTOPEN, -10, "cannot open database file")                             \
-    X(READONLY, -11, "database is read-only")                                 \
-    X(FAILED, -12, "store failed after an I/O error; close and reopen it")    \
-    X(CLOSED, -13, "store is closing")                                        \
-    X(THREAD, -14, "cannot start the writer thread")                          \
+#define WEFT_STORE_ERRNO_MAP(X)                                                                    \
+    X(NOMEM, -1, "out of memory")                                                                  \
+    X(INVAL, -2, "invalid argument")                                                               \
+    X(NOTFOUND, -3, "no such document")                                                            \
+    X(CONFLICT, -4, "IDs already stored with different bytes")                                     \
+    X(FULL, -5, "disk full")                                                                       \
+    X(IO, -6, "I/O error")                                                                         \
+    X(BUSY, -7, "database busy (locked by another connection)")                                    \
+    X(CORRUPT, -8, "database file is corrupt or not a Weft database")                              \
+    X(SCHEMA, -9, "database schema is newer than this program")                                    \
+    X(CANTOPEN, -10, "cannot open database file")                                                  \
+    X(READONLY, -11, "database is read-only")                                                      \
+    X(FAILED, -12, "store failed after an I/O error; close and reopen it")                         \
+    X(CLOSED, -13, "store is closing")                                                             \
+    X(THREAD, -14, "cannot start the writer thread")                                               \
     X(BACKEND, -15, "unexpected database error")
 
 typedef enum weft_store_err {
@@ -167,7 +167,8 @@ typedef struct weft_store_options {
 int weft_store_open(const char *path, const weft_store_options *opts, weft_store **out);
 
 /* Flushes what is staged, waits for the writer to commit everything queued,
- * stops it and frees the store. Completions not yet polled are dropped. */
+ * stops it and frees the store. Completions not yet polled are dropped. No
+ * other call on the store may run or follow. */
 void weft_store_close(weft_store *s);
 
 /* Current schema version (PRAGMA user_version of a migrated database). */
@@ -196,8 +197,8 @@ typedef struct weft_store_completion {
      * after FULL/IO/BUSY, it is stored only if a retry reports ALREADY. */
     int status;
     weft_store_doc doc;
-    uint64_t lsn;   /* APPEND: the batch's LSN */
-    uint32_t agent; /* AGENT: the new agent number; APPEND: echo */
+    uint64_t lsn;      /* APPEND: the batch's LSN */
+    uint32_t agent;    /* AGENT: the new agent number; APPEND: echo */
     uint32_t seq, len; /* APPEND: echo */
 } weft_store_completion;
 
@@ -242,7 +243,7 @@ typedef struct weft_store_stats {
     uint64_t appended;  /* batches newly stored */
     uint64_t already;   /* re-appends answered WEFT_STORE_ALREADY */
     uint64_t conflicts;
-    uint64_t errors; /* requests completed with another negative status */
+    uint64_t errors;    /* requests completed with another negative status */
     uint64_t max_group; /* largest number of requests in one transaction */
 } weft_store_stats;
 
@@ -252,8 +253,8 @@ void weft_store_get_stats(weft_store *s, weft_store_stats *out);
 
 /* 0 or WEFT_STORE_ALREADY with *lsn set, or an error. lsn may be NULL. */
 int weft_store_append(weft_store *s, const weft_store_append_req *r, uint64_t *lsn);
-int weft_store_snapshot_put(weft_store *s, weft_store_doc doc, uint64_t lsn,
-                            weft_store_bytes state, int64_t now);
+int weft_store_snapshot_put(weft_store *s, weft_store_doc doc, uint64_t lsn, weft_store_bytes state,
+                            int64_t now);
 int weft_store_agent_new(weft_store *s, weft_store_doc doc, const char *user, int64_t now,
                          uint32_t *agent);
 /* 0 (created) or WEFT_STORE_ALREADY (existed), *doc set. */
