@@ -184,7 +184,7 @@ if (opt.json) {
   console.log(JSON.stringify({ machine: info, trace: traceInfo, results }, null, 2));
 } else {
   const ms = (x) => (x == null ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
-  const x = (v) => (v == null ? '' : `${v >= 10 ? v.toFixed(0) : v.toFixed(1)}x`);
+  const x = (v) => (v == null ? '' : `${v >= 10 ? v.toFixed(0) : v >= 0.1 ? v.toFixed(1) : v.toFixed(2)}x`);
   const kb = (b) => (b == null ? '-' : (b / 1024).toFixed(0));
   const mb = (b) => (b == null ? '-' : (b / 2 ** 20).toFixed(1));
   const head = ['peer', 'runs', 'replay ms', '', 'remote ms', '', 'encode ms', 'snap KiB', '', 'load ms', '', 'mem MiB', '', 'text'];
@@ -197,6 +197,7 @@ if (opt.json) {
   const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(`Weft vs peers — trace ${traceInfo.name} (${traceInfo.txns} txns, ${traceInfo.patches} patches, ${traceInfo.endChars} chars at end)`);
   console.log(`machine: ${info.nproc} CPUs, ${info.cpu}, ${info.memGiB} GiB, ${info.os}; node ${info.node}; commit ${info.commit}; ${info.date}`);
+  if (native?.commit && native.commit !== info.commit) console.log(`weft-trace-bench reports commit ${native.commit}`);
   console.log('');
   console.log(fmt(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
