@@ -21,6 +21,7 @@ static int check_node(const weft_doc *d, uint32_t node, uint32_t height, uint32_
             CHECK(L->r[i] < d->nruns);
             const run *r = &d->runs[L->r[i]];
             CHECK(r->leaf == node && r->slot < d->nag && r->len > 0);
+            CHECK(L->vcp[i] == (r->deleted ? 0 : r->len));
             if (!r->deleted) {
                 a += r->len;
                 b += r->u16;
@@ -126,7 +127,7 @@ static int check_log(const weft_doc *d)
     /* every delete record targets tombstones */
     for (uint32_t i = 0; i < d->ndels; i++) {
         const del_rec *r = &d->dels[i];
-        uint32_t cur = r->target.seq, end = cur + r->len;
+        uint32_t cur = del__lo(r), end = cur + r->len;
         while (cur < end) {
             uint32_t h, isdel;
             CHECK(doc__lookup(d, (weft_id){r->target.agent, cur}, &h, &isdel) == 0 && !isdel);
@@ -143,11 +144,15 @@ int weft_doc_check(const weft_doc *d)
         return WEFT_E_CORRUPT;
     uint32_t cp, u16, leaves = 0;
     int rc = check_node(d, d->root, d->height, NIL, &cp, &u16, &leaves);
+    if (!rc && (cp != d->len_cp || u16 != d->len_u16))
+        rc = WEFT_E_CORRUPT;
     if (!rc)
         rc = check_runs(d);
     if (!rc)
         rc = check_index(d);
     if (!rc)
         rc = check_log(d);
+    if (!rc && !doc__tombs_exact(d))
+        rc = WEFT_E_CORRUPT;
     return rc;
 }

@@ -118,7 +118,10 @@ int weft_doc_set_agent(weft_doc *d, uint32_t agent)
     return 0;
 }
 
-uint32_t weft_doc_agent(const weft_doc *d) { return d->me == NIL ? WEFT_NONE : d->ag[d->me].id; }
+uint32_t weft_doc_agent(const weft_doc *d)
+{
+    return d->me == NIL ? WEFT_NONE : d->ag[d->me].id;
+}
 
 uint32_t doc__vv(const weft_doc *d, uint32_t agent)
 {
@@ -126,7 +129,10 @@ uint32_t doc__vv(const weft_doc *d, uint32_t agent)
     return s == NIL ? 0 : d->ag[s].next_seq;
 }
 
-uint32_t weft_doc_next_seq(const weft_doc *d, uint32_t agent) { return doc__vv(d, agent); }
+uint32_t weft_doc_next_seq(const weft_doc *d, uint32_t agent)
+{
+    return doc__vv(d, agent);
+}
 
 uint32_t doc__run_new(weft_doc *d)
 {
@@ -182,7 +188,7 @@ int doc__split(weft_doc *d, uint32_t h, uint32_t k, uint32_t *right)
     n->seq = r->seq + k;
     n->len = r->len - k;
     n->ol = (weft_id){d->ag[r->slot].id, r->seq + k - 1};
-    n->or = r->or;
+    n->or = r->or ;
     n->text_off = r->text_off + boff;
     n->bytes = r->bytes - boff;
     n->u16 = r->u16 - u16l;
@@ -191,7 +197,7 @@ int doc__split(weft_doc *d, uint32_t h, uint32_t k, uint32_t *right)
     r->bytes = boff;
     r->u16 = u16l;
     if (!r->deleted)
-        tree__adjust(d, r->leaf, -(int32_t)n->len, -(int32_t)n->u16);
+        tree__adjust(d, h, -(int32_t)n->len, -(int32_t)n->u16);
     int rc = tree__insert_after(d, h, nh);
     if (!rc)
         rc = idx__insert(&d->ag[n->slot].idx, n->seq, nh);
@@ -225,6 +231,7 @@ int doc__try_merge_next(weft_doc *d, uint32_t h)
     a->len += b->len;
     a->bytes += b->bytes;
     a->u16 += b->u16;
+    d->leaves[a->leaf].vcp[i] += d->leaves[a->leaf].vcp[i + 1];
     tree__remove(d, nh);
     idx__remove(&d->ag[b->slot].idx, b->seq);
     doc__run_free(d, nh);
@@ -246,10 +253,17 @@ int doc__del_record(weft_doc *d, uint32_t slot, uint32_t seq, weft_id target, ui
 {
     if (d->ndels > 0) {
         del_rec *l = &d->dels[d->ndels - 1];
-        if (l->slot == slot && l->seq + l->len == seq && l->target.agent == target.agent &&
-            l->target.seq + l->len == target.seq) {
-            l->len += len;
-            return 0;
+        if (l->slot == slot && l->seq + l->len == seq && l->target.agent == target.agent) {
+            if ((!l->rev || l->len == 1) && l->target.seq + l->len == target.seq) {
+                l->rev = 0;
+                l->len += len;
+                return 0;
+            }
+            if ((l->rev || l->len == 1) && len == 1 && del__lo(l) == target.seq + 1) {
+                l->rev = 1;
+                l->len += 1;
+                return 0;
+            }
         }
     }
     if (d->ndels >= DEL_BIT - 1)
@@ -259,7 +273,7 @@ int doc__del_record(weft_doc *d, uint32_t slot, uint32_t seq, weft_id target, ui
     int rc = idx__insert(&d->ag[slot].idx, seq, DEL_BIT | d->ndels);
     if (rc)
         return rc;
-    d->dels[d->ndels++] = (del_rec){slot, seq, target, len};
+    d->dels[d->ndels++] = (del_rec){slot, seq, target, len, 0};
     return 0;
 }
 
@@ -304,12 +318,88 @@ int doc__mark_deleted(weft_doc *d, uint32_t h, weft_patchlist *patches)
             return rc;
     }
     r->deleted = 1;
-    tree__adjust(d, r->leaf, -(int32_t)r->len, -(int32_t)r->u16);
+    tree__adjust(d, h, -(int32_t)r->len, -(int32_t)r->u16);
     return 0;
 }
 
-uint32_t weft_doc_len(const weft_doc *d) { return tree__len(d, 0); }
-uint32_t weft_doc_len16(const weft_doc *d) { return tree__len(d, 1); }
+/* Whether run b continues run a (b right after a in the list). */
+static bool continues(const weft_doc *d, const run *a, const run *b)
+{
+    return a->slot == b->slot && a->seq + a->len == b->seq && b->ol.agent == d->ag[a->slot].id &&
+           b->ol.seq == b->seq - 1 && weft_id_eq(a->or, b->or) &&
+           a->text_off + a->bytes == b->text_off;
+}
+
+/* Deletes chars [off, off+k) of live run h (0 < k, off+k <= len). When the
+ * deleted part touches a tombstone that continues the run, the chars move
+ * across instead of splitting and merging back (backspace, delete key). */
+int doc__delete_in_run(weft_doc *d, uint32_t h, uint32_t off, uint32_t k, weft_patchlist *patches)
+{
+    run *r = &d->runs[h];
+    leaf *L = &d->leaves[r->leaf];
+    uint32_t i = tree__leaf_index(d, h);
+    const char *t = doc__run_text(d, r);
+    bool tail = off > 0 && off + k == r->len, head = off == 0 && k < r->len;
+    run *nb = NULL;
+    if (tail && i + 1 < L->n)
+        nb = &d->runs[L->r[i + 1]];
+    else if (head && i > 0)
+        nb = &d->runs[L->r[i - 1]];
+    if (nb && nb->deleted && (tail ? continues(d, r, nb) : continues(d, nb, r))) {
+        uint32_t b0 = utf8__offset(t, r->bytes, r->len, off);
+        uint32_t b1 = utf8__offset(t, r->bytes, r->len, off + k);
+        uint32_t u = r->bytes == r->len ? k : utf8__u16(t + b0, b1 - b0);
+        int rc;
+        if (patches) {
+            uint32_t cp, p16;
+            tree__pos(d, h, &cp, &p16);
+            uint32_t o16 = r->bytes == r->len ? off : utf8__u16(t, b0);
+            if ((rc = patch__push(patches, cp + off, p16 + o16, k, u, NULL, 0, 0, 0)))
+                return rc;
+        }
+        idindex *x = &d->ag[r->slot].idx;
+        if (tail) {
+            rc = idx__rekey(x, nb->seq, nb->seq - k);
+            nb->seq -= k;
+            nb->ol = (weft_id){d->ag[r->slot].id, nb->seq - 1};
+            nb->text_off -= b1 - b0;
+        } else {
+            rc = idx__rekey(x, r->seq, r->seq + k);
+            r->seq += k;
+            r->ol = (weft_id){d->ag[r->slot].id, r->seq - 1};
+            r->text_off += b1 - b0;
+        }
+        nb->len += k;
+        nb->bytes += b1 - b0;
+        nb->u16 += u;
+        r->len -= k;
+        r->bytes -= b1 - b0;
+        r->u16 -= u;
+        tree__adjust(d, h, -(int32_t)k, -(int32_t)u);
+        return rc;
+    }
+    int rc;
+    if (off > 0 && (rc = doc__split(d, h, off, &h)))
+        return rc;
+    if (d->runs[h].len > k) {
+        uint32_t right;
+        if ((rc = doc__split(d, h, k, &right)))
+            return rc;
+    }
+    if ((rc = doc__mark_deleted(d, h, patches)))
+        return rc;
+    doc__merge_around(d, h);
+    return 0;
+}
+
+uint32_t weft_doc_len(const weft_doc *d)
+{
+    return d->len_cp;
+}
+uint32_t weft_doc_len16(const weft_doc *d)
+{
+    return d->len_u16;
+}
 
 size_t weft_doc_bytes(const weft_doc *d)
 {
@@ -365,9 +455,18 @@ int weft_doc_version(const weft_doc *d, weft_vv *out)
     return 0;
 }
 
-size_t weft_doc_parked(const weft_doc *d) { return d->nparked; }
-size_t weft_doc_parked_bytes(const weft_doc *d) { return d->parked_bytes; }
-size_t weft_doc_run_count(const weft_doc *d) { return d->live_runs; }
+size_t weft_doc_parked(const weft_doc *d)
+{
+    return d->nparked;
+}
+size_t weft_doc_parked_bytes(const weft_doc *d)
+{
+    return d->parked_bytes;
+}
+size_t weft_doc_run_count(const weft_doc *d)
+{
+    return d->live_runs;
+}
 
 size_t weft_doc_mem(const weft_doc *d)
 {

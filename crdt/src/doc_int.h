@@ -67,7 +67,7 @@
 typedef struct run {
     uint32_t slot; /* agent slot (doc->ag index) */
     uint32_t seq, len;
-    weft_id ol, or;
+    weft_id ol, or ;
     uint32_t text_off; /* byte offset in the slot's arena */
     uint32_t bytes, u16;
     uint32_t leaf;
@@ -82,6 +82,7 @@ typedef struct leaf {
     uint32_t prev, next;
     uint32_t cp, u16; /* visible totals of this leaf */
     uint32_t r[LEAF_MAX];
+    uint32_t vcp[LEAF_MAX]; /* visible code points of r[i]: scans stay in the leaf */
 } leaf;
 
 typedef struct inner {
@@ -102,6 +103,7 @@ typedef struct idindex {
     chunk **c;
     uint32_t *first; /* c[i]->key[0], contiguous for the binary search */
     uint32_t n, cap;
+    uint32_t last; /* chunk of the last lookup (a guess) */
 } idindex;
 
 typedef struct agent_slot {
@@ -113,11 +115,24 @@ typedef struct agent_slot {
     uint32_t load_next; /* loading: next span seq expected */
 } agent_slot;
 
+/* A delete record: deleter seqs seq .. seq+len-1 of one agent. Forward:
+ * seq+k removed target.seq+k (selection delete, delete key). Reverse:
+ * seq+k removed target.seq-k (backspacing), so target is the highest. */
 typedef struct del_rec {
     uint32_t slot, seq; /* deleter */
     weft_id target;
     uint32_t len;
+    uint32_t rev;
 } del_rec;
+
+static inline uint32_t del__lo(const del_rec *r)
+{
+    return r->rev ? r->target.seq - r->len + 1 : r->target.seq;
+}
+static inline uint32_t del__target_of(const del_rec *r, uint32_t k)
+{
+    return r->rev ? r->target.seq - k : r->target.seq + k;
+}
 
 typedef struct span_rec {
     uint32_t slot, seq, len;
@@ -146,7 +161,7 @@ struct weft_doc {
     uint32_t nag, ag_cap;
     uint32_t *ag_sorted; /* slot indices sorted by agent id */
     uint32_t ag_sorted_cap;
-    uint32_t ag_last;    /* lookup cache */
+    uint32_t ag_last; /* lookup cache */
 
     del_rec *dels;
     uint32_t ndels, dels_cap;
@@ -163,7 +178,11 @@ struct weft_doc {
 
     /* position cache for local edits: a leaf and its visible start */
     uint32_t cache_leaf, cache_cp, cache_u16;
-    uint32_t hint; /* index in its leaf of the run last found (a guess) */
+    uint32_t hint;            /* index in its leaf of the run last found (a guess) */
+    uint32_t len_cp, len_u16; /* visible totals */
+    /* weft_doc_del_get walks forward pieces of reverse records in order */
+    size_t dget_i;
+    uint32_t dget_rec, dget_off;
     /* inner nodes split during one insert, bottom-up (their sums are fixed after) */
     uint32_t split_log[64];
     uint32_t nsplit;
@@ -174,7 +193,10 @@ struct weft_doc {
 int doc__grow(void **p, uint32_t *cap, uint32_t need, size_t elem);
 uint32_t doc__slot_find(const weft_doc *d, uint32_t agent);
 int doc__slot_get(weft_doc *d, uint32_t agent, uint32_t *slot);
-static inline uint32_t doc__agent(const weft_doc *d, uint32_t slot) { return d->ag[slot].id; }
+static inline uint32_t doc__agent(const weft_doc *d, uint32_t slot)
+{
+    return d->ag[slot].id;
+}
 uint32_t doc__run_new(weft_doc *d);
 void doc__run_free(weft_doc *d, uint32_t h);
 int doc__arena_append(weft_doc *d, uint32_t slot, const char *s, uint32_t n, uint32_t *off);
@@ -190,6 +212,8 @@ int doc__span_record(weft_doc *d, uint32_t slot, uint32_t seq, uint32_t len);
 int doc__lookup(const weft_doc *d, weft_id id, uint32_t *h, uint32_t *isdel);
 uint32_t doc__vv(const weft_doc *d, uint32_t agent);
 int doc__mark_deleted(weft_doc *d, uint32_t h, weft_patchlist *patches);
+bool doc__tombs_exact(const weft_doc *d);
+int doc__delete_in_run(weft_doc *d, uint32_t h, uint32_t off, uint32_t k, weft_patchlist *patches);
 
 /* utf8.c */
 uint32_t utf8__offset(const char *s, uint32_t bytes, uint32_t cps, uint32_t k);
@@ -203,7 +227,7 @@ int tree__find(weft_doc *d, uint32_t pos, int by16, uint32_t *h, uint32_t *off);
 uint32_t tree__leaf_index(const weft_doc *d, uint32_t h);
 int tree__insert_after(weft_doc *d, uint32_t after, uint32_t h);
 void tree__remove(weft_doc *d, uint32_t h);
-void tree__adjust(weft_doc *d, uint32_t lf, int32_t dcp, int32_t du16);
+void tree__adjust(weft_doc *d, uint32_t h, int32_t dcp, int32_t du16);
 void tree__pos(const weft_doc *d, uint32_t h, uint32_t *cp, uint32_t *u16);
 uint32_t tree__next(const weft_doc *d, uint32_t h);
 uint32_t tree__first(const weft_doc *d);
@@ -219,6 +243,7 @@ int idx__find(const idindex *x, uint32_t seq, uint32_t *key, uint32_t *val);
 int idx__insert(idindex *x, uint32_t key, uint32_t val);
 int idx__set(idindex *x, uint32_t key, uint32_t val);
 int idx__remove(idindex *x, uint32_t key);
+int idx__rekey(idindex *x, uint32_t key, uint32_t nkey);
 size_t idx__mem(const idindex *x);
 /* iteration: position (chunk, i) */
 typedef struct idx_pos {

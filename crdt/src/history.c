@@ -2,7 +2,10 @@
  * authorship, deleters, cursor anchors and UTF-16 conversion. */
 #include "doc_int.h"
 
-static uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
+static uint32_t min32(uint32_t a, uint32_t b)
+{
+    return a < b ? a : b;
+}
 
 int weft_doc_ops_since(const weft_doc *d, const weft_vv *since, weft_oplist *out)
 {
@@ -25,9 +28,20 @@ int weft_doc_ops_since(const weft_doc *d, const weft_vv *since, weft_oplist *out
                 const del_rec *r = &d->dels[val & ~DEL_BIT];
                 uint32_t stop = min32(r->seq + r->len, hi);
                 op.kind = WEFT_OP_DEL;
-                op.len = stop - lo;
-                op.target = (weft_id){r->target.agent, r->target.seq + (lo - r->seq)};
                 op.ol = op.or = WEFT_ID_NONE;
+                if (r->rev) { /* one wire op per char: wire deletes run forward */
+                    for (; lo + 1 < stop; lo++) {
+                        op.id.seq = lo;
+                        op.len = 1;
+                        op.target = (weft_id){r->target.agent, del__target_of(r, lo - r->seq)};
+                        int rc = weft_oplist_push(out, &op);
+                        if (rc)
+                            return rc;
+                    }
+                    op.id.seq = lo;
+                }
+                op.len = stop - lo;
+                op.target = (weft_id){r->target.agent, del__target_of(r, lo - r->seq)};
             } else {
                 const run *r = &d->runs[val];
                 uint32_t stop = min32(r->seq + r->len, hi);
@@ -37,7 +51,7 @@ int weft_doc_ops_since(const weft_doc *d, const weft_vv *since, weft_oplist *out
                 op.kind = WEFT_OP_INS;
                 op.len = stop - lo;
                 op.ol = lo == r->seq ? r->ol : (weft_id){a->id, lo - 1};
-                op.or = r->or;
+                op.or = r->or ;
                 op.target = WEFT_ID_NONE;
                 op.text = t + b0;
                 op.bytes = b1 - b0;
@@ -106,7 +120,8 @@ int weft_doc_text_at(const weft_doc *d, const weft_vv *at, weft_buf *out)
         if (v <= r->seq)
             continue;
         uint32_t len = min32(r->len, v - r->seq);
-        rs[n++] = (range){r->target.agent, r->target.seq, r->target.seq + len};
+        uint32_t lo = r->rev ? r->target.seq - len + 1 : r->target.seq;
+        rs[n++] = (range){r->target.agent, lo, lo + len};
     }
     qsort(rs, n, sizeof *rs, range_cmp);
     size_t m = 0; /* merge into disjoint ranges */
@@ -167,9 +182,10 @@ int weft_doc_deleter(const weft_doc *d, weft_id target, weft_id *deleter)
 {
     for (uint32_t i = 0; i < d->ndels; i++) {
         const del_rec *r = &d->dels[i];
-        if (r->target.agent == target.agent && target.seq >= r->target.seq &&
-            target.seq - r->target.seq < r->len) {
-            *deleter = (weft_id){d->ag[r->slot].id, r->seq + (target.seq - r->target.seq)};
+        uint32_t lo = del__lo(r);
+        if (r->target.agent == target.agent && target.seq >= lo && target.seq - lo < r->len) {
+            uint32_t k = r->rev ? r->target.seq - target.seq : target.seq - lo;
+            *deleter = (weft_id){d->ag[r->slot].id, r->seq + k};
             return 0;
         }
     }
@@ -232,7 +248,8 @@ int weft_doc_pos16(const weft_doc *d, uint32_t pos, uint32_t *pos16)
     const run *r = &d->runs[h];
     tree__pos(d, h, &cp, &u16);
     const char *t = doc__run_text(d, r);
-    *pos16 = u16 + (r->bytes == r->len ? off : utf8__u16(t, utf8__offset(t, r->bytes, r->len, off)));
+    *pos16 =
+        u16 + (r->bytes == r->len ? off : utf8__u16(t, utf8__offset(t, r->bytes, r->len, off)));
     return 0;
 }
 
@@ -251,8 +268,8 @@ int weft_doc_pos_from16(const weft_doc *d, uint32_t pos16, uint32_t *pos)
     const run *r = &d->runs[h];
     tree__pos(d, h, &cp, &u16);
     int mid = 0;
-    uint32_t k = r->bytes == r->len ? off16
-                                    : utf8__cp_of_u16(doc__run_text(d, r), r->bytes, off16, &mid);
+    uint32_t k =
+        r->bytes == r->len ? off16 : utf8__cp_of_u16(doc__run_text(d, r), r->bytes, off16, &mid);
     if (mid)
         return WEFT_E_RANGE;
     *pos = cp + k;

@@ -20,6 +20,9 @@ static uint32_t chunk_for(const idindex *x, uint32_t seq)
         return NIL;
     if (x->first[x->n - 1] <= seq)
         return x->n - 1;
+    uint32_t g = x->last;
+    if (g + 1 < x->n && x->first[g] <= seq && seq < x->first[g + 1])
+        return g;
     uint32_t lo = 0, hi = x->n - 1; /* first[lo] <= seq < first[hi] */
     while (hi - lo > 1) {
         uint32_t mid = lo + (hi - lo) / 2;
@@ -28,6 +31,7 @@ static uint32_t chunk_for(const idindex *x, uint32_t seq)
         else
             hi = mid;
     }
+    ((idindex *)x)->last = lo; /* a guess for the next lookup, not state */
     return lo;
 }
 
@@ -199,4 +203,21 @@ int idx__remove(idindex *x, uint32_t key)
 size_t idx__mem(const idindex *x)
 {
     return x->cap * (sizeof(chunk *) + sizeof(uint32_t)) + x->n * sizeof(chunk);
+}
+
+/* Moves entry `key` to `nkey`; the caller guarantees the order of entries
+ * is unchanged (nkey lies strictly between the neighbours' keys). */
+int idx__rekey(idindex *x, uint32_t key, uint32_t nkey)
+{
+    uint32_t ci = chunk_for(x, key);
+    if (ci == NIL)
+        return WEFT_E_NOTFOUND;
+    chunk *c = x->c[ci];
+    uint32_t i = entry_for(c, key);
+    if (c->key[i] != key)
+        return WEFT_E_NOTFOUND;
+    c->key[i] = nkey;
+    if (i == 0)
+        x->first[ci] = nkey;
+    return 0;
 }

@@ -30,8 +30,7 @@ static int validate(const weft_op *op, uint32_t *u16)
             return WEFT_E_BADOP;
         if ((op->ol.agent != WEFT_NONE && op->ol.agent == op->id.agent &&
              op->ol.seq >= op->id.seq) ||
-            (op->or.agent != WEFT_NONE && op->or.agent == op->id.agent &&
-             op->or.seq >= op->id.seq))
+            (op->or.agent != WEFT_NONE && op->or.agent == op->id.agent && op->or.seq >= op->id.seq))
             return WEFT_E_BADOP;
         return 0;
     }
@@ -60,10 +59,13 @@ static bool same_as_known(const weft_doc *d, const weft_op *op, uint32_t k)
                 return false;
             const del_rec *r = &d->dels[val & ~DEL_BIT];
             uint32_t stop = r->seq + r->len < end ? r->seq + r->len : end;
-            if (cur < r->seq || r->target.agent != op->target.agent ||
-                r->target.seq + (cur - r->seq) != op->target.seq + (cur - op->id.seq))
+            if (cur < r->seq || r->target.agent != op->target.agent)
                 return false;
-            cur = stop;
+            /* a forward record matches everywhere if it matches once */
+            for (; cur < stop; cur = r->rev ? cur + 1 : stop) {
+                if (del__target_of(r, cur - r->seq) != op->target.seq + (cur - op->id.seq))
+                    return false;
+            }
             continue;
         }
         if (val & DEL_BIT)
@@ -89,14 +91,15 @@ static bool same_as_known(const weft_doc *d, const weft_op *op, uint32_t k)
     return cur >= end;
 }
 
-/* Whether an origin is ready: 0 known insert, WEFT_PARKED missing,
- * WEFT_E_BADOP names a delete. */
-static int origin_ready(const weft_doc *d, weft_id id)
+/* Finds an origin's run: 0 (h = its run, NIL for START/END), WEFT_PARKED
+ * when it is not known yet, WEFT_E_BADOP when it names a delete. */
+static int origin_find(const weft_doc *d, weft_id id, uint32_t *h)
 {
+    uint32_t isdel;
+    *h = NIL;
     if (id.agent == WEFT_NONE)
         return 0;
-    uint32_t h, isdel;
-    if (doc__lookup(d, id, &h, &isdel))
+    if (doc__lookup(d, id, h, &isdel))
         return WEFT_PARKED;
     return isdel ? WEFT_E_BADOP : 0;
 }
@@ -164,29 +167,26 @@ static int place(weft_doc *d, const weft_op *op, uint32_t L, uint32_t R, uint32_
     return 0;
 }
 
-static int integrate_ins(weft_doc *d, const weft_op *op, uint32_t u16, weft_patchlist *patches)
+/* Places op; L and R are the runs holding its origins (NIL: START/END). */
+static int integrate_ins(weft_doc *d, const weft_op *op, uint32_t L, uint32_t R, uint32_t u16,
+                         weft_patchlist *patches)
 {
     uint32_t slot;
     int rc = doc__slot_get(d, op->id.agent, &slot);
     if (rc)
         return rc;
-    uint32_t L = NIL, R = NIL, h, isdel;
-    if (op->ol.agent != WEFT_NONE && op->or.agent == op->ol.agent && op->or.seq <= op->ol.seq) {
-        /* both origins in one run: the walk in place() cannot see the order */
-        uint32_t hl, hr;
-        doc__lookup(d, op->ol, &hl, &isdel);
-        doc__lookup(d, op->or, &hr, &isdel);
-        if (hl == hr)
-            return WEFT_E_BADOP;
+    if (L != NIL && L == R && op->or.seq <= op->ol.seq)
+        return WEFT_E_BADOP; /* within one run the walk in place() cannot see it */
+    if (L != NIL) {
+        uint32_t k = op->ol.seq - d->runs[L].seq, right;
+        if (k + 1 < d->runs[L].len) {
+            if ((rc = doc__split(d, L, k + 1, &right)))
+                return rc;
+            if (R == L)
+                R = right;
+        }
     }
-    if (op->ol.agent != WEFT_NONE) {
-        doc__lookup(d, op->ol, &L, &isdel);
-        uint32_t k = op->ol.seq - d->runs[L].seq;
-        if (k + 1 < d->runs[L].len && (rc = doc__split(d, L, k + 1, &h)))
-            return rc;
-    }
-    if (op->or.agent != WEFT_NONE) {
-        doc__lookup(d, op->or, &R, &isdel);
+    if (R != NIL) {
         uint32_t k = op->or.seq - d->runs[R].seq;
         if (k > 0 && (rc = doc__split(d, R, k, &R)))
             return rc;
@@ -207,7 +207,7 @@ static int integrate_ins(weft_doc *d, const weft_op *op, uint32_t u16, weft_patc
         x->len += op->len;
         x->bytes += op->bytes;
         x->u16 += u16;
-        tree__adjust(d, x->leaf, (int32_t)op->len, (int32_t)u16);
+        tree__adjust(d, after, (int32_t)op->len, (int32_t)u16);
         target = after;
     } else {
         uint32_t off;
@@ -221,7 +221,7 @@ static int integrate_ins(weft_doc *d, const weft_op *op, uint32_t u16, weft_patc
         n->seq = op->id.seq;
         n->len = op->len;
         n->ol = op->ol;
-        n->or = op->or;
+        n->or = op->or ;
         n->text_off = off;
         n->bytes = op->bytes;
         n->u16 = u16;
@@ -271,17 +271,10 @@ static int apply_del(weft_doc *d, const weft_op *op, weft_patchlist *patches)
             cur = stop < end ? stop : end;
             continue;
         }
-        if (cur > r->seq && (rc = doc__split(d, h, cur - r->seq, &h)))
+        uint32_t off = cur - r->seq;
+        uint32_t n = r->len - off < end - cur ? r->len - off : end - cur;
+        if ((rc = doc__delete_in_run(d, h, off, n, patches)))
             return rc;
-        if (d->runs[h].len > end - cur) {
-            uint32_t right;
-            if ((rc = doc__split(d, h, end - cur, &right)))
-                return rc;
-        }
-        uint32_t n = d->runs[h].len;
-        if ((rc = doc__mark_deleted(d, h, patches)))
-            return rc;
-        doc__merge_around(d, h);
         cur += n;
     }
     if ((rc = doc__del_record(d, slot, op->id.seq, op->target, op->len)))
@@ -324,12 +317,13 @@ static int apply_one(weft_doc *d, const weft_op *in, weft_patchlist *patches)
             return WEFT_E_BADOP;
     }
     if (op.kind == WEFT_OP_INS) {
-        int a = origin_ready(d, op.ol), b = origin_ready(d, op.or);
+        uint32_t L, R;
+        int a = origin_find(d, op.ol, &L), b = origin_find(d, op.or, &R);
         if (a < 0 || b < 0)
             return WEFT_E_BADOP;
         if (a || b)
             return WEFT_PARKED;
-        return integrate_ins(d, &op, u16, patches);
+        return integrate_ins(d, &op, L, R, u16, patches);
     }
     if ((uint64_t)op.target.seq + op.len > doc__vv(d, op.target.agent))
         return WEFT_PARKED;

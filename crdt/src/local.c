@@ -22,10 +22,10 @@ int weft_doc_insert(weft_doc *d, uint32_t pos, const char *utf8, size_t bytes, w
     int rc = weft_utf8_count(utf8, bytes, &cps, &u16);
     if (rc)
         return rc;
-    if (cps == 0)
-        return 0;
     if (pos > weft_doc_len(d))
         return WEFT_E_RANGE;
+    if (cps == 0)
+        return 0;
     agent_slot *me = &d->ag[d->me];
     if ((uint64_t)me->next_seq + cps >= UINT32_MAX)
         return WEFT_E_OVERFLOW;
@@ -57,7 +57,7 @@ int weft_doc_insert(weft_doc *d, uint32_t pos, const char *utf8, size_t bytes, w
                 r->len += cps;
                 r->bytes += (uint32_t)bytes;
                 r->u16 += u16;
-                tree__adjust(d, r->leaf, (int32_t)cps, (int32_t)u16);
+                tree__adjust(d, h, (int32_t)cps, (int32_t)u16);
                 goto done;
             }
         }
@@ -78,7 +78,7 @@ int weft_doc_insert(weft_doc *d, uint32_t pos, const char *utf8, size_t bytes, w
         n->seq = seq;
         n->len = cps;
         n->ol = ol;
-        n->or = or;
+        n->or = or ;
         n->text_off = off2;
         n->bytes = (uint32_t)bytes;
         n->u16 = u16;
@@ -115,21 +115,10 @@ int weft_doc_delete(weft_doc *d, uint32_t pos, uint32_t len, weft_oplist *out)
         int rc = tree__find(d, pos, 0, &h, &off);
         if (rc)
             return WEFT_E_CORRUPT;
-        if (off > 0) {
-            rc = doc__split(d, h, off, &h);
-            if (rc)
-                return rc;
-        }
-        if (d->runs[h].len > len) {
-            uint32_t right;
-            rc = doc__split(d, h, len, &right);
-            if (rc)
-                return rc;
-        }
         run *r = &d->runs[h];
-        uint32_t n = r->len;
-        weft_id target = {d->ag[r->slot].id, r->seq};
-        rc = doc__mark_deleted(d, h, NULL);
+        uint32_t n = r->len - off < len ? r->len - off : len;
+        weft_id target = {d->ag[r->slot].id, r->seq + off};
+        rc = doc__delete_in_run(d, h, off, n, NULL);
         agent_slot *me = &d->ag[d->me];
         uint32_t seq = me->next_seq;
         if (!rc)
@@ -139,12 +128,12 @@ int weft_doc_delete(weft_doc *d, uint32_t pos, uint32_t len, weft_oplist *out)
         me->next_seq = seq + n;
         rc = doc__span_record(d, d->me, seq, n);
         if (!rc && out) {
-            weft_op op = {WEFT_OP_DEL, {me->id, seq}, n, WEFT_ID_NONE, WEFT_ID_NONE, target, NULL, 0};
+            weft_op op = {WEFT_OP_DEL,  {me->id, seq}, n,    WEFT_ID_NONE,
+                          WEFT_ID_NONE, target,        NULL, 0};
             rc = weft_oplist_push(out, &op);
         }
         if (rc)
             return rc;
-        doc__merge_around(d, h);
         len -= n;
     }
     return 0;

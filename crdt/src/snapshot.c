@@ -28,13 +28,13 @@ bool weft_run_iter_next(weft_run_iter *it, weft_run *out)
         return false;
     it->idx++;
     uint32_t agent = d->ag[r->slot].id;
-    *out = (weft_run){agent, r->seq, r->len, r->ol, r->or, r->deleted != 0,
-                      doc__run_text(d, r), r->bytes};
+    *out = (weft_run){agent,   r->seq, r->len, r->ol, r->or, r->deleted != 0, doc__run_text(d, r),
+                      r->bytes};
     uint32_t slot = r->slot, text_end = r->text_off + r->bytes;
     const run *n;
     while ((n = iter_peek(it)) && n->slot == slot && n->seq == out->seq + out->len &&
-           (n->deleted != 0) == out->deleted && n->ol.agent == agent &&
-           n->ol.seq == n->seq - 1 && weft_id_eq(n->or, out->or) && n->text_off == text_end) {
+           (n->deleted != 0) == out->deleted && n->ol.agent == agent && n->ol.seq == n->seq - 1 &&
+           weft_id_eq(n->or, out->or) && n->text_off == text_end) {
         out->len += n->len;
         out->bytes += n->bytes;
         text_end += n->bytes;
@@ -43,15 +43,48 @@ bool weft_run_iter_next(weft_run_iter *it, weft_run *out)
     return true;
 }
 
-size_t weft_doc_del_count(const weft_doc *d) { return d->ndels; }
+/* Reverse records are shown as their single-char forward pieces, so the
+ * public delete list is forward-only; sequential access is O(1). */
+size_t weft_doc_del_count(const weft_doc *d)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < d->ndels; i++)
+        n += d->dels[i].rev ? d->dels[i].len : 1;
+    return n;
+}
 
 weft_del weft_doc_del_get(const weft_doc *d, size_t i)
 {
-    const del_rec *r = &d->dels[i];
-    return (weft_del){{d->ag[r->slot].id, r->seq}, r->target, r->len};
+    weft_doc *m = (weft_doc *)d; /* the cursor is a cache, not state */
+    if (i < m->dget_i || m->dget_rec >= d->ndels) {
+        m->dget_i = 0;
+        m->dget_rec = 0;
+        m->dget_off = 0;
+    }
+    while (m->dget_i < i && m->dget_rec < d->ndels) {
+        const del_rec *r = &d->dels[m->dget_rec];
+        if (r->rev && m->dget_off + 1 < r->len) {
+            m->dget_off++;
+        } else {
+            m->dget_rec++;
+            m->dget_off = 0;
+        }
+        m->dget_i++;
+    }
+    if (m->dget_rec >= d->ndels)
+        return (weft_del){WEFT_ID_NONE, WEFT_ID_NONE, 0};
+    const del_rec *r = &d->dels[m->dget_rec];
+    uint32_t agent = d->ag[r->slot].id;
+    if (!r->rev)
+        return (weft_del){{agent, r->seq}, r->target, r->len};
+    return (weft_del){
+        {agent, r->seq + m->dget_off}, {r->target.agent, del__target_of(r, m->dget_off)}, 1};
 }
 
-size_t weft_doc_span_count(const weft_doc *d) { return d->nspans; }
+size_t weft_doc_span_count(const weft_doc *d)
+{
+    return d->nspans;
+}
 
 weft_span weft_doc_span_get(const weft_doc *d, size_t i)
 {
@@ -96,7 +129,7 @@ int weft_doc_load_run(weft_doc *d, const weft_run *in)
     r->seq = in->seq;
     r->len = in->len;
     r->ol = in->ol;
-    r->or = in->or;
+    r->or = in->or ;
     r->text_off = off;
     r->bytes = in->bytes;
     r->u16 = u16;
@@ -179,32 +212,16 @@ static int del_target_cmp(const void *x, const void *y)
     return a->target.seq < b->target.seq ? -1 : a->target.seq > b->target.seq;
 }
 
-/* Deletes target inserted chars that are deleted; deleted runs are exactly
- * the targeted chars. */
-static int finish_deletes(weft_doc *d)
+/* Whether the tombstones are exactly the chars some delete record targets
+ * (counting distinct targets against deleted run lengths). */
+bool doc__tombs_exact(const weft_doc *d)
 {
     uint64_t targeted = 0, tomb = 0;
-    for (uint32_t i = 0; i < d->ndels; i++) {
-        const del_rec *r = &d->dels[i];
-        uint32_t ts = doc__slot_find(d, r->target.agent);
-        if (ts == NIL || (uint64_t)r->target.seq + r->len > d->ag[ts].next_seq)
-            return WEFT_E_BADLOAD;
-        uint32_t cur = r->target.seq, end = cur + r->len;
-        while (cur < end) {
-            uint32_t h, isdel;
-            if (doc__lookup(d, (weft_id){r->target.agent, cur}, &h, &isdel) || isdel ||
-                !d->runs[h].deleted)
-                return WEFT_E_BADLOAD;
-            uint32_t stop = d->runs[h].seq + d->runs[h].len;
-            cur = stop < end ? stop : end;
-        }
-    }
-    /* count distinct targeted chars: sort target ranges */
     weft_del *t = malloc(((size_t)d->ndels + 1) * sizeof *t);
     if (!t)
-        return WEFT_E_NOMEM;
+        return false;
     for (uint32_t i = 0; i < d->ndels; i++)
-        t[i] = (weft_del){{0, 0}, d->dels[i].target, d->dels[i].len};
+        t[i] = (weft_del){{0, 0}, {d->dels[i].target.agent, del__lo(&d->dels[i])}, d->dels[i].len};
     qsort(t, d->ndels, sizeof *t, del_target_cmp);
     uint32_t cur_agent = WEFT_NONE, cur_end = 0;
     for (uint32_t i = 0; i < d->ndels; i++) {
@@ -223,7 +240,30 @@ static int finish_deletes(weft_doc *d)
         if (d->runs[i].slot != NIL && d->runs[i].leaf != NIL && d->runs[i].deleted)
             tomb += d->runs[i].len;
     }
-    return targeted == tomb ? 0 : WEFT_E_BADLOAD;
+    return targeted == tomb;
+}
+
+/* Deletes target inserted chars that are deleted; deleted runs are exactly
+ * the targeted chars. */
+static int finish_deletes(weft_doc *d)
+{
+    for (uint32_t i = 0; i < d->ndels; i++) {
+        const del_rec *r = &d->dels[i];
+        uint32_t ts = doc__slot_find(d, r->target.agent);
+        if (ts == NIL || (r->rev && r->target.seq < r->len - 1) ||
+            (uint64_t)del__lo(r) + r->len > d->ag[ts].next_seq)
+            return WEFT_E_BADLOAD;
+        uint32_t cur = del__lo(r), end = cur + r->len;
+        while (cur < end) {
+            uint32_t h, isdel;
+            if (doc__lookup(d, (weft_id){r->target.agent, cur}, &h, &isdel) || isdel ||
+                !d->runs[h].deleted)
+                return WEFT_E_BADLOAD;
+            uint32_t stop = d->runs[h].seq + d->runs[h].len;
+            cur = stop < end ? stop : end;
+        }
+    }
+    return doc__tombs_exact(d) ? 0 : WEFT_E_BADLOAD;
 }
 
 /* Origins exist, are inserted chars, and lie on the right sides. */
@@ -245,9 +285,8 @@ static int finish_origins(weft_doc *d)
             if (r->ol.agent != WEFT_NONE &&
                 (doc__lookup(d, r->ol, &o, &isdel) || isdel || ord[o] >= ord[h]))
                 rc = WEFT_E_BADLOAD;
-            if (r->or.agent != WEFT_NONE &&
-                (doc__lookup(d, r->or, &o, &isdel) || isdel || ord[o] <= ord[h] ||
-                 r->or.seq != d->runs[o].seq))
+            if (r->or.agent != WEFT_NONE && (doc__lookup(d, r->or, &o, &isdel) || isdel ||
+                                             ord[o] <= ord[h] || r->or.seq != d->runs[o].seq))
                 rc = WEFT_E_BADLOAD;
         }
     }

@@ -2,8 +2,14 @@
  * order, counting visible code points and UTF-16 units (doc_int.h). */
 #include "doc_int.h"
 
-static uint32_t run_cp(const run *r) { return r->deleted ? 0 : r->len; }
-static uint32_t run_u16(const run *r) { return r->deleted ? 0 : r->u16; }
+static uint32_t run_cp(const run *r)
+{
+    return r->deleted ? 0 : r->len;
+}
+static uint32_t run_u16(const run *r)
+{
+    return r->deleted ? 0 : r->u16;
+}
 
 static int leaf_new(weft_doc *d, uint32_t *out)
 {
@@ -227,6 +233,7 @@ static int leaf_split(weft_doc *d, uint32_t lf, uint32_t *out)
     uint32_t half = L->n / 2;
     N->n = L->n - half;
     memcpy(N->r, L->r + half, N->n * sizeof(uint32_t));
+    memcpy(N->vcp, L->vcp + half, N->n * sizeof(uint32_t));
     L->n = half;
     for (uint32_t i = 0; i < N->n; i++) {
         run *r = &d->runs[N->r[i]];
@@ -241,13 +248,17 @@ static int leaf_split(weft_doc *d, uint32_t lf, uint32_t *out)
     return leaf_link_after(d, lf, nl);
 }
 
-void tree__adjust(weft_doc *d, uint32_t lf, int32_t dcp, int32_t du16)
+void tree__adjust(weft_doc *d, uint32_t h, int32_t dcp, int32_t du16)
 {
     if (dcp == 0 && du16 == 0)
         return;
+    uint32_t lf = d->runs[h].leaf;
     if (lf != d->cache_leaf)
         d->cache_leaf = NIL;
+    d->len_cp += (uint32_t)dcp;
+    d->len_u16 += (uint32_t)du16;
     leaf *L = &d->leaves[lf];
+    L->vcp[tree__leaf_index(d, h)] += (uint32_t)dcp;
     L->cp += (uint32_t)dcp;
     L->u16 += (uint32_t)du16;
     uint32_t i = L->pidx;
@@ -291,12 +302,14 @@ int tree__insert_after(weft_doc *d, uint32_t after, uint32_t h)
     }
     leaf *L = &d->leaves[lf];
     memmove(&L->r[at + 1], &L->r[at], (L->n - at) * sizeof(uint32_t));
+    memmove(&L->vcp[at + 1], &L->vcp[at], (L->n - at) * sizeof(uint32_t));
     L->r[at] = h;
+    L->vcp[at] = 0;
     L->n++;
     d->hint = at;
     run *r = &d->runs[h];
     r->leaf = lf;
-    tree__adjust(d, lf, (int32_t)run_cp(r), (int32_t)run_u16(r));
+    tree__adjust(d, h, (int32_t)run_cp(r), (int32_t)run_u16(r));
     return 0;
 }
 
@@ -306,6 +319,7 @@ void tree__remove(weft_doc *d, uint32_t h)
     leaf *L = &d->leaves[lf];
     uint32_t i = tree__leaf_index(d, h);
     memmove(&L->r[i], &L->r[i + 1], (L->n - i - 1) * sizeof(uint32_t));
+    memmove(&L->vcp[i], &L->vcp[i + 1], (L->n - i - 1) * sizeof(uint32_t));
     L->n--;
 }
 
@@ -354,11 +368,22 @@ int tree__find(weft_doc *d, uint32_t pos, int by16, uint32_t *h, uint32_t *off)
     }
 in_leaf : {
     const leaf *L = &d->leaves[lf];
+    if (!by16) {
+        for (uint32_t i = 0; i < L->n; i++) {
+            uint32_t w = L->vcp[i];
+            if (pos < w) {
+                *h = L->r[i];
+                *off = pos;
+                d->hint = i;
+                return 0;
+            }
+            pos -= w;
+        }
+        return WEFT_E_RANGE;
+    }
     for (uint32_t i = 0; i < L->n; i++) {
         const run *r = &d->runs[L->r[i]];
-        if (r->deleted)
-            continue;
-        uint32_t w = by16 ? r->u16 : r->len;
+        uint32_t w = r->deleted ? 0 : r->u16;
         if (pos < w) {
             *h = L->r[i];
             *off = pos;
@@ -376,10 +401,12 @@ void tree__pos(const weft_doc *d, uint32_t h, uint32_t *cp, uint32_t *u16)
     uint32_t a = 0, b = 0;
     uint32_t lf = d->runs[h].leaf;
     const leaf *L = &d->leaves[lf];
-    for (uint32_t i = 0; i < L->n && L->r[i] != h; i++) {
-        const run *r = &d->runs[L->r[i]];
-        a += run_cp(r);
-        b += run_u16(r);
+    uint32_t idx = tree__leaf_index(d, h);
+    for (uint32_t i = 0; i < idx; i++)
+        a += L->vcp[i];
+    if (u16) {
+        for (uint32_t i = 0; i < idx; i++)
+            b += run_u16(&d->runs[L->r[i]]);
     }
     uint32_t k = L->pidx, p = L->parent;
     while (p != NIL) {

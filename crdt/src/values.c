@@ -47,7 +47,10 @@ static int text_copy(char **buf, size_t *n, size_t *cap, const char *s, uint32_t
     return 0;
 }
 
-void weft_oplist_init(weft_oplist *l) { memset(l, 0, sizeof *l); }
+void weft_oplist_init(weft_oplist *l)
+{
+    memset(l, 0, sizeof *l);
+}
 
 void weft_oplist_cleanup(weft_oplist *l)
 {
@@ -92,7 +95,10 @@ int weft_oplist_push(weft_oplist *l, const weft_op *op)
     return 0;
 }
 
-void weft_patchlist_init(weft_patchlist *l) { memset(l, 0, sizeof *l); }
+void weft_patchlist_init(weft_patchlist *l)
+{
+    memset(l, 0, sizeof *l);
+}
 
 void weft_patchlist_cleanup(weft_patchlist *l)
 {
@@ -134,14 +140,20 @@ int patch__push(weft_patchlist *l, uint32_t pos, uint32_t pos16, uint32_t del, u
     return 0;
 }
 
-void weft_buf_init(weft_buf *b) { memset(b, 0, sizeof *b); }
+void weft_buf_init(weft_buf *b)
+{
+    memset(b, 0, sizeof *b);
+}
 void weft_buf_cleanup(weft_buf *b)
 {
     free(b->p);
     memset(b, 0, sizeof *b);
 }
 
-void weft_vv_init(weft_vv *vv) { memset(vv, 0, sizeof *vv); }
+void weft_vv_init(weft_vv *vv)
+{
+    memset(vv, 0, sizeof *vv);
+}
 void weft_vv_cleanup(weft_vv *vv)
 {
     free(vv->v);

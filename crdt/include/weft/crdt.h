@@ -25,18 +25,18 @@ extern "C" {
 
 /* ---- errors ------------------------------------------------------------ */
 
-#define WEFT_ERRNO_MAP(X)                                                     \
-    X(NOMEM, -1, "out of memory")                                             \
-    X(UTF8, -2, "invalid UTF-8")                                              \
-    X(SURROGATE, -3, "surrogate code point in text")                          \
-    X(RANGE, -4, "position or length out of range")                           \
-    X(AGENT, -5, "invalid agent")                                             \
-    X(BADOP, -6, "malformed operation")                                       \
-    X(CONFLICT, -7, "known ID with different content")                        \
-    X(OVERFLOW, -8, "sequence number space exhausted")                        \
-    X(NOTFOUND, -9, "unknown ID")                                             \
-    X(BADLOAD, -10, "inconsistent document state")                            \
-    X(READONLY, -11, "document has no local agent")                           \
+#define WEFT_ERRNO_MAP(X)                                                                          \
+    X(NOMEM, -1, "out of memory")                                                                  \
+    X(UTF8, -2, "invalid UTF-8")                                                                   \
+    X(SURROGATE, -3, "surrogate code point in text")                                               \
+    X(RANGE, -4, "position or length out of range")                                                \
+    X(AGENT, -5, "invalid agent")                                                                  \
+    X(BADOP, -6, "malformed operation")                                                            \
+    X(CONFLICT, -7, "known ID with different content")                                             \
+    X(OVERFLOW, -8, "sequence number space exhausted")                                             \
+    X(NOTFOUND, -9, "unknown ID")                                                                  \
+    X(BADLOAD, -10, "inconsistent document state")                                                 \
+    X(READONLY, -11, "document has no local agent")                                                \
     X(CORRUPT, -12, "engine invariant violated")
 
 typedef enum weft_err {
@@ -50,7 +50,7 @@ const char *weft_strerror(int err);
 
 /* Positive outcomes of weft_doc_apply(). */
 enum {
-    WEFT_APPLIED = 0, /* integrated (possibly after trimming a known prefix) */
+    WEFT_APPLIED = 0,   /* integrated (possibly after trimming a known prefix) */
     WEFT_DUPLICATE = 1, /* every ID was already known with the same content */
     WEFT_PARKED = 2     /* dependencies missing: kept, applied when they come */
 };
@@ -68,7 +68,10 @@ typedef struct weft_id {
 
 #define WEFT_ID_NONE ((weft_id){WEFT_NONE, 0})
 
-static inline bool weft_id_is_none(weft_id id) { return id.agent == WEFT_NONE; }
+static inline bool weft_id_is_none(weft_id id)
+{
+    return id.agent == WEFT_NONE;
+}
 static inline bool weft_id_eq(weft_id a, weft_id b)
 {
     return a.agent == b.agent && (a.agent == WEFT_NONE || a.seq == b.seq);
@@ -91,8 +94,8 @@ typedef struct weft_op {
     uint32_t kind; /* weft_op_kind */
     weft_id id;
     uint32_t len;
-    weft_id ol, or; /* INS only */
-    weft_id target; /* DEL only */
+    weft_id ol, or ;  /* INS only */
+    weft_id target;   /* DEL only */
     const char *text; /* INS only */
     uint32_t bytes;   /* INS only */
 } weft_op;
@@ -110,7 +113,11 @@ typedef struct weft_oplist {
 
 void weft_oplist_init(weft_oplist *l);
 void weft_oplist_cleanup(weft_oplist *l);
-static inline void weft_oplist_clear(weft_oplist *l) { l->n = 0; l->text_n = 0; }
+static inline void weft_oplist_clear(weft_oplist *l)
+{
+    l->n = 0;
+    l->text_n = 0;
+}
 /* Appends a copy of op (and its text); merges with the last op if possible. */
 int weft_oplist_push(weft_oplist *l, const weft_op *op);
 
@@ -156,7 +163,11 @@ typedef struct weft_patchlist {
 
 void weft_patchlist_init(weft_patchlist *l);
 void weft_patchlist_cleanup(weft_patchlist *l);
-static inline void weft_patchlist_clear(weft_patchlist *l) { l->n = 0; l->text_n = 0; }
+static inline void weft_patchlist_clear(weft_patchlist *l)
+{
+    l->n = 0;
+    l->text_n = 0;
+}
 
 /* A growable byte buffer (caller-allocated; _init / _cleanup). */
 typedef struct weft_buf {
@@ -184,8 +195,7 @@ uint32_t weft_doc_agent(const weft_doc *doc);
 /* Local edits (pinned generation rule, docs/crdt.md). The ops to send are
  * appended to `out` (may be NULL). Invalid UTF-8 or surrogates: WEFT_E_UTF8 /
  * WEFT_E_SURROGATE and nothing changes. */
-int weft_doc_insert(weft_doc *doc, uint32_t pos, const char *utf8, size_t bytes,
-                    weft_oplist *out);
+int weft_doc_insert(weft_doc *doc, uint32_t pos, const char *utf8, size_t bytes, weft_oplist *out);
 int weft_doc_delete(weft_doc *doc, uint32_t pos, uint32_t len, weft_oplist *out);
 
 /* Integrates a remote op: WEFT_APPLIED, WEFT_DUPLICATE or WEFT_PARKED, or a
@@ -254,7 +264,7 @@ int weft_doc_anchor_pos(const weft_doc *doc, weft_anchor a, uint32_t *pos);
 /* A canonical run: maximal, see docs/crdt.md. Tombstones keep their text. */
 typedef struct weft_run {
     uint32_t agent, seq, len;
-    weft_id ol, or;
+    weft_id ol, or ;
     bool deleted;
     const char *text;
     uint32_t bytes;
