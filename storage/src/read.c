@@ -36,6 +36,8 @@ int store__reader_prepare(weft_store *s)
          " ?3) AND seq+len>?3"},
         {R_(vv_at), "SELECT agent, max(seq+len) FROM ops WHERE doc=?1 AND lsn<=?2 "
                     "GROUP BY agent ORDER BY agent"},
+        {R_(lsn_at_time), "SELECT lsn FROM ops WHERE doc=?1 AND received_at<=?2 "
+                          "ORDER BY lsn DESC LIMIT 1"},
 #undef R_
     };
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
@@ -434,6 +436,33 @@ int weft_store_vv_at(weft_store *s, weft_store_doc doc, uint64_t lsn, weft_store
     *out = v;
     *n = len;
     return 0;
+}
+
+int weft_store_lsn_at_time(weft_store *s, weft_store_doc doc, int64_t time, uint64_t *lsn)
+{
+    if (!lsn)
+        return WEFT_STORE_E_INVAL;
+    *lsn = 0;
+    int err = read_begin(s);
+    if (err)
+        return err;
+    if ((err = doc_exists(s, doc)) != 0)
+        return read_end(s, err);
+    sqlite3_stmt *st = s->r.lsn_at_time;
+    sqlite3_bind_int64(st, 1, doc);
+    sqlite3_bind_int64(st, 2, time);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        int64_t v = sqlite3_column_int64(st, 0);
+        if (v < 0)
+            err = WEFT_STORE_E_CORRUPT;
+        else
+            *lsn = (uint64_t)v;
+    } else if (rc != SQLITE_DONE) {
+        err = rc_err(rc);
+    }
+    sqlite3_reset(st);
+    return read_end(s, err);
 }
 
 /* ---- backup --------------------------------------------------------------- */

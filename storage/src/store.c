@@ -92,11 +92,22 @@ static int check_append(const weft_store_append_req *q)
     return 0;
 }
 
-static int make_append(const weft_store_append_req *q, uint64_t token, store_req **out)
+/* Payloads SQLite cannot hold in one row are the caller's error, not a
+ * transaction failure that would take the other requests down with it. */
+static bool too_big(const weft_store *s, size_t bytes, const char *text)
+{
+    size_t t = text ? strlen(text) : 0;
+    return bytes > s->max_bytes || t > s->max_bytes - bytes;
+}
+
+static int make_append(const weft_store *s, const weft_store_append_req *q, uint64_t token,
+                       store_req **out)
 {
     int err = check_append(q);
     if (err)
         return err;
+    if (too_big(s, q->ops.len, q->author))
+        return WEFT_STORE_E_INVAL;
     store_req *r = req_new(WEFT_STORE_REQ_APPEND, token, q->author, q->ops);
     if (!r)
         return WEFT_STORE_E_NOMEM;
@@ -109,11 +120,11 @@ static int make_append(const weft_store_append_req *q, uint64_t token, store_req
     return 0;
 }
 
-static int make_snapshot(weft_store_doc doc, uint64_t lsn, weft_store_bytes state, int64_t now,
-                         uint64_t token, store_req **out)
+static int make_snapshot(const weft_store *s, weft_store_doc doc, uint64_t lsn,
+                         weft_store_bytes state, int64_t now, uint64_t token, store_req **out)
 {
     if (doc <= 0 || lsn > (uint64_t)INT64_MAX || (state.len && !state.ptr) ||
-        state.len > (size_t)INT_MAX)
+        state.len > (size_t)INT_MAX || too_big(s, state.len, NULL))
         return WEFT_STORE_E_INVAL;
     store_req *r = req_new(WEFT_STORE_REQ_SNAPSHOT, token, NULL, state);
     if (!r)
@@ -125,10 +136,10 @@ static int make_snapshot(weft_store_doc doc, uint64_t lsn, weft_store_bytes stat
     return 0;
 }
 
-static int make_agent(weft_store_doc doc, const char *user, int64_t now, uint64_t token,
-                      store_req **out)
+static int make_agent(const weft_store *s, weft_store_doc doc, const char *user, int64_t now,
+                      uint64_t token, store_req **out)
 {
-    if (doc <= 0)
+    if (doc <= 0 || too_big(s, 0, user))
         return WEFT_STORE_E_INVAL;
     store_req *r = req_new(WEFT_STORE_REQ_AGENT, token, user, (weft_store_bytes){0});
     if (!r)
@@ -174,7 +185,7 @@ static int stage(weft_store *s, store_req *r)
 int weft_store_submit_append(weft_store *s, const weft_store_append_req *q, uint64_t token)
 {
     store_req *r = NULL;
-    int err = make_append(q, token, &r);
+    int err = make_append(s, q, token, &r);
     return err ? err : stage(s, r);
 }
 
@@ -182,7 +193,7 @@ int weft_store_submit_snapshot(weft_store *s, weft_store_doc doc, uint64_t lsn,
                                weft_store_bytes state, int64_t now, uint64_t token)
 {
     store_req *r = NULL;
-    int err = make_snapshot(doc, lsn, state, now, token, &r);
+    int err = make_snapshot(s, doc, lsn, state, now, token, &r);
     return err ? err : stage(s, r);
 }
 
@@ -190,7 +201,7 @@ int weft_store_submit_agent(weft_store *s, weft_store_doc doc, const char *user,
                             uint64_t token)
 {
     store_req *r = NULL;
-    int err = make_agent(doc, user, now, token, &r);
+    int err = make_agent(s, doc, user, now, token, &r);
     return err ? err : stage(s, r);
 }
 
@@ -281,7 +292,7 @@ static int run_sync(weft_store *s, store_req *r, store_req *res)
 int weft_store_append(weft_store *s, const weft_store_append_req *q, uint64_t *lsn)
 {
     store_req *r = NULL, res;
-    int err = make_append(q, 0, &r);
+    int err = make_append(s, q, 0, &r);
     if (err)
         return err;
     err = run_sync(s, r, &res);
@@ -294,7 +305,7 @@ int weft_store_snapshot_put(weft_store *s, weft_store_doc doc, uint64_t lsn, wef
                             int64_t now)
 {
     store_req *r = NULL, res;
-    int err = make_snapshot(doc, lsn, state, now, 0, &r);
+    int err = make_snapshot(s, doc, lsn, state, now, 0, &r);
     return err ? err : run_sync(s, r, &res);
 }
 
@@ -302,7 +313,7 @@ int weft_store_agent_new(weft_store *s, weft_store_doc doc, const char *user, in
                          uint32_t *agent)
 {
     store_req *r = NULL, res;
-    int err = make_agent(doc, user, now, 0, &r);
+    int err = make_agent(s, doc, user, now, 0, &r);
     if (err)
         return err;
     err = run_sync(s, r, &res);
@@ -412,6 +423,7 @@ int weft_store_open(const char *path, const weft_store_options *opts, weft_store
         goto fail;
     if ((err = store__writer_prepare(s)) != 0)
         goto fail;
+    s->max_bytes = (size_t)sqlite3_limit(s->wdb, SQLITE_LIMIT_LENGTH, -1) - 1024;
     err = open_conn(path, SQLITE_OPEN_READWRITE, s->opts.busy_timeout_ms, &s->rdb);
     if (err)
         goto fail;

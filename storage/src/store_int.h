@@ -85,7 +85,7 @@ typedef struct store_wstmts {
 typedef struct store_rstmts {
     sqlite3_stmt *begin, *commit, *rollback;
     sqlite3_stmt *doc_by_name, *doc_exists, *docs, *agents;
-    sqlite3_stmt *snap_latest, *ops_range, *agent_next, *agent_first_lsn, *vv_at;
+    sqlite3_stmt *snap_latest, *ops_range, *agent_next, *agent_first_lsn, *vv_at, *lsn_at_time;
 } store_rstmts;
 
 struct weft_store {
@@ -99,6 +99,7 @@ struct weft_store {
     int failed; /* sticky error, 0 while healthy */
     weft_store_stats stats;
     pthread_t writer;
+    size_t max_bytes; /* largest payload one row can hold (SQLITE_LIMIT_LENGTH) */
 
     /* writer thread only */
     sqlite3 *wdb;

@@ -483,6 +483,16 @@ static void test_load_range(void)
     doc_list docs = {0};
     CHECK_OK(weft_store_docs(s, doc_cb, &docs));
     CHECK(docs.n == 2 && docs.head[0] == 100 && docs.head[1] == 0);
+
+    /* received_at = 1000 + seq: the version at a time. */
+    uint64_t at = 99;
+    CHECK_OK(weft_store_lsn_at_time(s, d, 1049, &at));
+    CHECK(at == 50);
+    CHECK_OK(weft_store_lsn_at_time(s, d, 999, &at));
+    CHECK(at == 0);
+    CHECK_OK(weft_store_lsn_at_time(s, d, INT64_MAX, &at));
+    CHECK(at == 100);
+    CHECK_RC(weft_store_lsn_at_time(s, 999, 0, &at), WEFT_STORE_E_NOTFOUND);
     weft_store_close(s);
 }
 

@@ -24,7 +24,7 @@
  *   weft_store_poll()          on the owner thread: take the completions
  *
  * submit/flush/poll belong to one owner thread. Reads (weft_store_load,
- * _range, _since, _docs, _agents, _doc_find, _vv_at, _backup) run
+ * _range, _since, _docs, _agents, _doc_find, _vv_at, _lsn_at_time, _backup) run
  * synchronously on a separate read connection that is guarded by a mutex:
  * any thread may call them; they see only committed data and never wait for
  * a commit in progress (WAL). The synchronous writes (weft_store_append,
@@ -295,6 +295,11 @@ int weft_store_since(weft_store *s, weft_store_doc doc, const weft_store_vv_entr
  * *n = 0 and *out = NULL for an empty result. */
 int weft_store_vv_at(weft_store *s, weft_store_doc doc, uint64_t lsn, weft_store_vv_entry **out,
                      size_t *n);
+
+/* The last LSN of a batch received at or before `time` (caller's clock, as
+ * passed to append), 0 if none: "the document as it was at time t". Scans
+ * back from the head. */
+int weft_store_lsn_at_time(weft_store *s, weft_store_doc doc, int64_t time, uint64_t *lsn);
 
 /* Writes a consistent, compacted copy of the whole store to `path` (which
  * must not exist) while the store keeps running. */
