@@ -93,6 +93,7 @@ int doc__slot_get(weft_doc *d, uint32_t agent, uint32_t *slot)
     s = d->nag;
     memset(&d->ag[s], 0, sizeof(agent_slot));
     d->ag[s].id = agent;
+    d->ag[s].tail = NIL;
     uint32_t lo = 0;
     while (lo < d->nag && d->ag[d->ag_sorted[lo]].id < agent)
         lo++;

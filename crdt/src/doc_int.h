@@ -113,6 +113,7 @@ typedef struct agent_slot {
     uint32_t text_n, text_cap;
     idindex idx;
     uint32_t load_next; /* loading: next span seq expected */
+    uint32_t tail;      /* run that held this agent's last inserted char (a guess) */
 } agent_slot;
 
 /* A delete record: deleter seqs seq .. seq+len-1 of one agent. Forward:

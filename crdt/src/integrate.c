@@ -242,7 +242,48 @@ static int integrate_ins(weft_doc *d, const weft_op *op, uint32_t L, uint32_t R,
             return rc;
     }
     d->ag[slot].next_seq = op->id.seq + op->len;
+    d->ag[slot].tail = target;
     return doc__span_record(d, slot, op->id.seq, op->len);
+}
+
+/* Remote typing: op continues its agent's last run, at that run's end, and
+ * the run is followed directly by op's origin-right, so the region is empty
+ * and the run just grows. 0 applied, 1 not this case, <0 error. */
+static int extend_tail(weft_doc *d, const weft_op *op, uint32_t u16, weft_patchlist *patches)
+{
+    uint32_t s = doc__slot_find(d, op->id.agent);
+    if (s == NIL || d->ag[s].tail >= d->nruns)
+        return 1;
+    agent_slot *a = &d->ag[s];
+    uint32_t h = a->tail;
+    run *r = &d->runs[h];
+    if (r->slot != s || r->seq + r->len != op->id.seq || r->deleted || op->ol.agent != a->id ||
+        op->ol.seq != op->id.seq - 1 || !weft_id_eq(r->or, op->or) ||
+        r->text_off + r->bytes != a->text_n)
+        return 1;
+    uint32_t nx = tree__next(d, h);
+    weft_id first =
+        nx == NIL ? WEFT_ID_NONE : (weft_id){d->ag[d->runs[nx].slot].id, d->runs[nx].seq};
+    if (!weft_id_eq(first, op->or))
+        return 1;
+    uint32_t off;
+    int rc = doc__arena_append(d, s, op->text, op->bytes, &off);
+    if (rc)
+        return rc;
+    r = &d->runs[h];
+    r->len += op->len;
+    r->bytes += op->bytes;
+    r->u16 += u16;
+    tree__adjust(d, h, (int32_t)op->len, (int32_t)u16);
+    if (patches) {
+        uint32_t cp, p16;
+        tree__pos(d, h, &cp, &p16);
+        if ((rc = patch__push(patches, cp + r->len - op->len, p16 + r->u16 - u16, 0, 0, op->text,
+                              op->bytes, op->len, u16)))
+            return rc;
+    }
+    a->next_seq = op->id.seq + op->len;
+    return doc__span_record(d, s, op->id.seq, op->len);
 }
 
 static int apply_del(weft_doc *d, const weft_op *op, weft_patchlist *patches)
@@ -250,13 +291,19 @@ static int apply_del(weft_doc *d, const weft_op *op, weft_patchlist *patches)
     uint32_t ts = doc__slot_find(d, op->target.agent);
     uint32_t cur = op->target.seq, end = cur + op->len;
     /* every target must be an inserted char: check before changing anything */
-    idx_pos p;
-    uint32_t key, val;
-    if (idx__seek(&d->ag[ts].idx, cur, &p))
-        return WEFT_E_BADOP;
-    while (idx__next(&d->ag[ts].idx, &p, &key, &val) && key < end) {
-        if (val & DEL_BIT)
+    if (op->len == 1) {
+        uint32_t h, isdel;
+        if (doc__lookup(d, op->target, &h, &isdel) || isdel)
             return WEFT_E_BADOP;
+    } else {
+        idx_pos p;
+        uint32_t key, val;
+        if (idx__seek(&d->ag[ts].idx, cur, &p))
+            return WEFT_E_BADOP;
+        while (idx__next(&d->ag[ts].idx, &p, &key, &val) && key < end) {
+            if (val & DEL_BIT)
+                return WEFT_E_BADOP;
+        }
     }
     uint32_t slot;
     int rc = doc__slot_get(d, op->id.agent, &slot);
@@ -317,6 +364,8 @@ static int apply_one(weft_doc *d, const weft_op *in, weft_patchlist *patches)
             return WEFT_E_BADOP;
     }
     if (op.kind == WEFT_OP_INS) {
+        if ((rc = extend_tail(d, &op, u16, patches)) <= 0)
+            return rc;
         uint32_t L, R;
         int a = origin_find(d, op.ol, &L), b = origin_find(d, op.or, &R);
         if (a < 0 || b < 0)
