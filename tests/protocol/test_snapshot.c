@@ -108,6 +108,35 @@ static void samples(void)
     }
 }
 
+/* A client loads the welcome's snapshot into a document that already has
+ * its agent, then edits on top of it. */
+static void load_then_edit(void)
+{
+    const char *name;
+    uint32_t lsn;
+    weft_buf a, t;
+    weft_oplist ops;
+    weft_buf_init(&a);
+    weft_buf_init(&t);
+    weft_oplist_init(&ops);
+    weft_doc *d = sample_doc(2, &name, &lsn);
+    weft_doc *c = weft_doc_new(9);
+    CHECK_RC(weft_proto_snapshot_encode(d, lsn, &a), 0);
+    CHECK_RC(weft_proto_snapshot_load((uint8_t *)a.p, a.n, NULL, c, &lsn), 0);
+    CHECK_RC(weft_doc_insert(c, 0, ">", 1, &ops), 0);
+    CHECK(ops.n == 1 && ops.ops[0].id.agent == 9 && ops.ops[0].id.seq == 0);
+    CHECK(weft_doc_apply(d, &ops.ops[0], NULL) == WEFT_APPLIED);
+    CHECK_RC(weft_doc_text(c, &t), 0);
+    CHECK(t.n == 12 && memcmp(t.p, "><owo", 5) == 0);
+    round_trip("load-then-edit", c, lsn + 1);
+    CHECK(same_state(c, d));
+    weft_doc_free(c);
+    weft_doc_free(d);
+    weft_buf_cleanup(&a);
+    weft_buf_cleanup(&t);
+    weft_oplist_cleanup(&ops);
+}
+
 /* Random edits on three replicas with random syncs: concurrent runs,
  * tombstones, interleaved agents, unicode. */
 static void random_docs(void)
@@ -465,6 +494,7 @@ int main(int argc, char **argv)
     if (argc == 4 && strcmp(argv[1], "--trace") == 0)
         return trace(argv[2], atol(argv[3]));
     samples();
+    load_then_edit();
     random_docs();
     corrupt();
     mutations();
