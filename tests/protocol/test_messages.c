@@ -291,6 +291,8 @@ static void names(void)
     CHECK(weft_close_reason(1234) == NULL);
     CHECK(weft_proto_err_close(WEFT_PROTO_E_TOOBIG) == 1009);
     CHECK(weft_proto_err_close(WEFT_PROTO_E_UTF8) == 4000);
+    CHECK(weft_proto_err_close(WEFT_E_NOMEM) == 1011);
+    CHECK(weft_proto_err_close(WEFT_E_BADLOAD) == 4000);
 }
 
 int main(void)

@@ -47,6 +47,7 @@ uint32_t weft_proto_err_close(int err)
         return WEFT_CLOSE_TOO_LARGE;
     case WEFT_PROTO_E_NOMEM:
     case WEFT_PROTO_E_ZLIB:
+    case WEFT_E_NOMEM:
         return WEFT_CLOSE_INTERNAL;
     default:
         return WEFT_CLOSE_BAD_MESSAGE;

@@ -118,8 +118,8 @@ typedef enum weft_close_code {
 /* Description of a close code; NULL if Weft does not use it. */
 const char *weft_close_reason(uint32_t code);
 /* The close code for a decoding error: WEFT_CLOSE_TOO_LARGE for
- * WEFT_PROTO_E_TOOBIG, WEFT_CLOSE_INTERNAL for NOMEM/ZLIB, otherwise
- * WEFT_CLOSE_BAD_MESSAGE. */
+ * WEFT_PROTO_E_TOOBIG, WEFT_CLOSE_INTERNAL for NOMEM/ZLIB (and the engine's
+ * WEFT_E_NOMEM), otherwise WEFT_CLOSE_BAD_MESSAGE. */
 uint32_t weft_proto_err_close(int err);
 
 /* ---- limits ------------------------------------------------------------------ */
