@@ -2,8 +2,10 @@
 """Writes the hand-made seeds of corpus/crdt_apply/ (seed-*).
 
 The byte layout is the one documented at the top of crdt_apply_fuzz.c; each
-seed below is a small scenario in it. The rest of the corpus (files named by
-their SHA-1) was found by the fuzzer and kept by `crdt_apply_fuzz -merge=1`.
+seed below is a small scenario in it. The rest of the corpus: bug-* are
+reproducers of engine bugs the fuzzer found (committed once fixed), and
+files named by their SHA-1 were found by the fuzzer and kept by
+`crdt_apply_fuzz -set_cover_merge=1`.
 Run from anywhere: python3 tests/fuzz/make_seeds.py
 """
 import os
