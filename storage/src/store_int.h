@@ -107,6 +107,7 @@ struct weft_store {
     wcache_slot *cache;
     size_t cache_cap, cache_n;
     int64_t data_version;
+    int wal_pages; /* WAL size after the last commit (wal hook) */
 
     /* readers, under rmu */
     pthread_mutex_t rmu;

@@ -14,6 +14,20 @@
 
 #include "store_int.h"
 
+/* Checkpoint once the WAL holds this many pages (SQLite's default), and even
+ * while commits keep coming once it holds ten times as many. */
+#define CHECKPOINT_PAGES 1000
+#define CHECKPOINT_FORCE_PAGES 10000
+
+/* Replaces SQLite's automatic checkpoint, which would run inside COMMIT and
+ * delay the acks of the group that triggered it: we checkpoint after the
+ * completions are out (writer_main). */
+static int wal_hook(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+    ((weft_store *)ctx)->wal_pages = pages;
+    return SQLITE_OK;
+}
+
 /* ---- statements ----------------------------------------------------------- */
 
 int store__writer_prepare(weft_store *s)
@@ -49,6 +63,7 @@ int store__writer_prepare(weft_store *s)
         if (err)
             return err;
     }
+    sqlite3_wal_hook(s->wdb, wal_hook, s);
     return 0;
 }
 
@@ -440,6 +455,21 @@ static bool finish(weft_store *s, req_list *group)
     return any_async;
 }
 
+/* A passive checkpoint (never waits for readers), called with s->mu held
+ * and released around the I/O. A failure loses nothing: the frames stay in
+ * the WAL and the next checkpoint copies them again, fsync included. */
+static void checkpoint(weft_store *s)
+{
+    pthread_mutex_unlock(&s->mu);
+    int rc = sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    s->wal_pages = 0;
+    pthread_mutex_lock(&s->mu);
+    if (rc == SQLITE_OK)
+        s->stats.checkpoints++;
+    else if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+        s->stats.checkpoint_errors++;
+}
+
 static void take_group(weft_store *s, req_list *group)
 {
     uint32_t max = s->opts.max_group;
@@ -490,6 +520,9 @@ void *store__writer_main(void *arg)
             s->opts.wake(s->opts.wake_ctx);
             pthread_mutex_lock(&s->mu);
         }
+        if (s->wal_pages >= CHECKPOINT_FORCE_PAGES ||
+            (s->wal_pages >= CHECKPOINT_PAGES && !s->ready.head))
+            checkpoint(s);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;

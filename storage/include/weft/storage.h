@@ -243,8 +243,10 @@ typedef struct weft_store_stats {
     uint64_t appended;  /* batches newly stored */
     uint64_t already;   /* re-appends answered WEFT_STORE_ALREADY */
     uint64_t conflicts;
-    uint64_t errors;    /* requests completed with another negative status */
-    uint64_t max_group; /* largest number of requests in one transaction */
+    uint64_t errors;            /* requests completed with another negative status */
+    uint64_t max_group;         /* largest number of requests in one transaction */
+    uint64_t checkpoints;       /* WAL checkpoints run (after acks went out) */
+    uint64_t checkpoint_errors; /* failed ones: harmless, the WAL keeps the data */
 } weft_store_stats;
 
 void weft_store_get_stats(weft_store *s, weft_store_stats *out);
