@@ -285,8 +285,9 @@ static int finish_origins(weft_doc *d)
             if (r->ol.agent != WEFT_NONE &&
                 (doc__lookup(d, r->ol, &o, &isdel) || isdel || ord[o] >= ord[h]))
                 rc = WEFT_E_BADLOAD;
-            if (r->or.agent != WEFT_NONE && (doc__lookup(d, r->or, &o, &isdel) || isdel ||
-                                             ord[o] <= ord[h] || r->or.seq != d->runs[o].seq))
+            /* origin-right may sit inside a run: the halves of a split merge back */
+            if (r->or.agent != WEFT_NONE &&
+                (doc__lookup(d, r->or, &o, &isdel) || isdel || ord[o] <= ord[h]))
                 rc = WEFT_E_BADLOAD;
         }
     }
