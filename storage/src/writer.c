@@ -14,10 +14,8 @@
 
 #include "store_int.h"
 
-/* Checkpoint once the WAL holds this many pages (SQLite's default), and even
- * while commits keep coming once it holds ten times as many. */
+/* Checkpoint once the WAL holds this many pages (SQLite's default). */
 #define CHECKPOINT_PAGES 1000
-#define CHECKPOINT_FORCE_PAGES 10000
 
 /* Replaces SQLite's automatic checkpoint, which would run inside COMMIT and
  * delay the acks of the group that triggered it: we checkpoint after the
@@ -520,8 +518,7 @@ void *store__writer_main(void *arg)
             s->opts.wake(s->opts.wake_ctx);
             pthread_mutex_lock(&s->mu);
         }
-        if (s->wal_pages >= CHECKPOINT_FORCE_PAGES ||
-            (s->wal_pages >= CHECKPOINT_PAGES && !s->ready.head))
+        if (s->wal_pages >= CHECKPOINT_PAGES)
             checkpoint(s);
     }
     pthread_mutex_unlock(&s->mu);
