@@ -1,0 +1,162 @@
+/* http.c — HTTP on the WebSocket port: /healthz, /metrics, /api/..., static files. */
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef WEFT_HAVE_TOOLS
+#include "weft/tools.h"
+#endif
+
+#define HTTP_CHUNK 16384
+
+void http_state_cleanup(http_state *h)
+{
+    free(h->owned);
+    memset(h, 0, sizeof *h);
+}
+
+static void reply_owned(http_state *h, char *body, size_t len)
+{
+    h->owned = body;
+    h->body = (const unsigned char *)body;
+    h->len = len;
+    h->off = 0;
+}
+
+static void reply_text(http_state *h, const char *text)
+{
+    char *b = strdup(text);
+    reply_owned(h, b, b ? strlen(b) : 0);
+}
+
+static int route_api(server *srv, struct lws *wsi, http_state *h, const char *path,
+                     const char **ctype)
+{
+    *ctype = "application/json";
+#ifdef WEFT_HAVE_TOOLS
+    char query[2048];
+    int ql = lws_hdr_copy(wsi, query, sizeof query, WSI_TOKEN_HTTP_URI_ARGS);
+    weft_buf out;
+    weft_buf_init(&out);
+    int status = 500;
+    int rc = weft_api_get(srv->store, path, ql > 0 ? query : NULL, &out, &status);
+    if (rc && status < 400)
+        status = 500;
+    if (out.n == 0) {
+        weft_buf_cleanup(&out);
+        reply_text(h, "{\"error\":\"internal error\"}\n");
+        return status;
+    }
+    reply_owned(h, out.p, out.n); /* takes the buffer */
+    return status;
+#else
+    (void)srv;
+    (void)wsi;
+    (void)path;
+    reply_text(h, "{\"error\":\"this build has no history API (server/tools missing)\"}\n");
+    return 503;
+#endif
+}
+
+/* Fills h with the reply to GET path: the status and content type. */
+static int route(server *srv, struct lws *wsi, http_state *h, const char *path, const char **ctype)
+{
+    *ctype = "text/plain; charset=utf-8";
+    if (strcmp(path, "/healthz") == 0) {
+        reply_text(h, srv->stopping ? "stopping\n" : "ok\n");
+        return srv->stopping ? 503 : 200;
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        size_t len;
+        char *m = metrics_render(&len);
+        reply_owned(h, m, len);
+        *ctype = "text/plain; version=0.0.4; charset=utf-8";
+        return 200;
+    }
+    if (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0)
+        return route_api(srv, wsi, h, path, ctype);
+    if (strcmp(path, "/ws") == 0) {
+        reply_text(h, "WebSocket endpoint: upgrade with subprotocol weft.1\n");
+        return 426;
+    }
+    const static_file *f = static_find(path);
+    if (!f) {
+        reply_text(h, "not found\n");
+        return 404;
+    }
+    h->body = f->data;
+    h->len = f->len;
+    *ctype = static_content_type(f->path);
+    return 200;
+}
+
+static int http_begin(struct lws *wsi, http_state *h, const char *path)
+{
+    server *srv = lws_context_user(lws_get_context(wsi));
+    const char *ctype;
+    int status;
+    memset(h, 0, sizeof *h);
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
+        reply_text(h, "method not allowed\n");
+        ctype = "text/plain; charset=utf-8";
+        status = 405;
+    } else {
+        status = route(srv, wsi, h, path, &ctype);
+    }
+    if (!h->body) {
+        log_error("http path=%s status=500 reason=oom", path);
+        return -1;
+    }
+    log_debug("http path=%s status=%d bytes=%zu", path, status, h->len);
+    unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr;
+    if (lws_add_http_common_headers(wsi, (unsigned)status, ctype, h->len, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                    (const unsigned char *)"no-store", 8, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int http_write(struct lws *wsi, http_state *h)
+{
+    if (!h->body)
+        return 0;
+    unsigned char buf[LWS_PRE + HTTP_CHUNK];
+    size_t n = h->len - h->off;
+    if (n > HTTP_CHUNK)
+        n = HTTP_CHUNK;
+    memcpy(buf + LWS_PRE, h->body + h->off, n);
+    h->off += n;
+    bool final = h->off == h->len;
+    if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+        return -1;
+    if (!final) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    http_state_cleanup(h);
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                  size_t len)
+{
+    conn_data *cd = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return http_begin(wsi, &cd->h, in ? (const char *)in : "/");
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return http_write(wsi, &cd->h);
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (cd)
+            http_state_cleanup(&cd->h);
+        return 0;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}

@@ -1,0 +1,277 @@
+/* serve.c — `weft serve`: the lws context, the event loop, signals, shutdown. */
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RX_BUFFER (64u << 10)
+#define SHUTDOWN_GRACE_MS 10000
+
+int serve_main(int argc, char **argv);
+
+static volatile sig_atomic_t g_signal;
+static struct lws_context *volatile g_ctx;
+
+int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_signal(int sig)
+{
+    g_signal = sig;
+    if (g_ctx)
+        lws_cancel_service(g_ctx); /* writes to a pipe: safe here */
+}
+
+/* Storage writer thread: completions are ready. */
+static void store_wake(void *ctx)
+{
+    server *srv = ctx;
+    if (srv->ctx)
+        lws_cancel_service(srv->ctx);
+}
+
+static void tick_cb(lws_sorted_usec_list_t *sul)
+{
+    server *srv = lws_container_of(sul, server, tick_sul);
+    presence_expire(srv);
+    lws_sul_schedule(srv->ctx, 0, &srv->tick_sul, tick_cb,
+                     (srv->stopping ? 50 : 1000) * LWS_US_PER_MS);
+}
+
+static const struct lws_protocols protocols[] = {
+    {"http", ws_callback, sizeof(conn_data), 0, 0, NULL, 0},
+    {WEFT_PROTO_SUBPROTOCOL, ws_callback, sizeof(conn_data), RX_BUFFER, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0}};
+
+/* A client with no subprotocol binds to weft.1 (then gets a 1002 with a reason). */
+static const struct lws_protocol_vhost_options pvo_default = {NULL, NULL, "default", "1"};
+static const struct lws_protocol_vhost_options pvo = {NULL, &pvo_default, WEFT_PROTO_SUBPROTOCOL,
+                                                      ""};
+
+static lws_retry_bo_t retry_policy;
+
+static int create_context(server *srv)
+{
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    if (srv->cfg->tls_cert)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.user = srv;
+    info.pt_serv_buf_size = RX_BUFFER;
+    info.count_threads = 1;
+    srv->ctx = lws_create_context(&info);
+    g_ctx = srv->ctx;
+    return srv->ctx ? 0 : -1;
+}
+
+static int create_vhost(server *srv)
+{
+    config *c = srv->cfg;
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = c->port;
+    info.iface = c->host;
+    info.protocols = protocols;
+    info.pvo = &pvo;
+    info.vhost_name = "weft";
+    unsigned ping = c->ping, hangup = 2 * c->ping;
+    retry_policy.secs_since_valid_ping = (uint16_t)(ping > 65534 ? 65534 : ping);
+    retry_policy.secs_since_valid_hangup = (uint16_t)(hangup > 65535 ? 65535 : hangup);
+    info.retry_and_idle_policy = &retry_policy;
+    if (!c->host_v6)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (c->tls_cert) {
+        info.ssl_cert_filepath = c->tls_cert;
+        info.ssl_private_key_filepath = c->tls_key;
+        info.alpn = "http/1.1";
+    }
+    srv->vhost = lws_create_vhost(srv->ctx, &info);
+    return srv->vhost ? 0 : -1;
+}
+
+static void announce(server *srv)
+{
+    config *c = srv->cfg;
+    const char *scheme = c->tls_cert ? "https" : "http";
+    if (c->host_v6)
+        fprintf(stderr, "weft: listening on %s://[%s]:%d/\n", scheme, c->host, c->port);
+    else
+        fprintf(stderr, "weft: listening on %s://%s:%d/\n", scheme, c->host, c->port);
+    if (!c->secret)
+        log_warn("OPEN MODE: no --secret-file or WEFT_SECRET: every client can read and write "
+                 "every document without a token");
+}
+
+static void shutdown_begin(server *srv)
+{
+    srv->stopping = true;
+    srv->stop_phase = 1;
+    srv->stop_deadline_ms = now_ms() + SHUTDOWN_GRACE_MS;
+    log_info("shutdown signal=%d sessions=%u", (int)g_signal, srv->nsessions);
+    lws_sul_schedule(srv->ctx, 0, &srv->tick_sul, tick_cb, 50 * LWS_US_PER_MS);
+}
+
+static bool rooms_settled(server *srv)
+{
+    for (int i = 0; i < ROOM_BUCKETS; i++)
+        for (room *r = srv->rooms[i]; r; r = r->hash_next)
+            if (r->lsn_durable < r->lsn_assigned || r->state == R_CREATING)
+                return false;
+    return true;
+}
+
+/* Commits and acks done: snapshot every room, close every client with 1001. */
+static void shutdown_close_all(server *srv)
+{
+    for (int i = 0; i < ROOM_BUCKETS; i++)
+        for (room *r = srv->rooms[i]; r; r = r->hash_next)
+            room_maybe_snapshot(r, true);
+    for (session *s = srv->sessions; s; s = s->all_next)
+        session_close(s, WEFT_CLOSE_GOING_AWAY, "server shutting down", false);
+}
+
+/* true when the loop may end. */
+static bool shutdown_step(server *srv)
+{
+    bool late = now_ms() > srv->stop_deadline_ms;
+    if (srv->stop_phase == 1 && (rooms_settled(srv) || late)) {
+        shutdown_close_all(srv);
+        srv->stop_phase = 2;
+    }
+    return srv->stop_phase == 2 && (srv->nsessions == 0 || late);
+}
+
+static void server_sweep(server *srv)
+{
+    session_sweep(srv);
+    room **pp = &srv->dead_rooms;
+    while (*pp) {
+        room *r = *pp;
+        if (r->nreqs == 0 && r->nmembers == 0) {
+            *pp = r->dead_next;
+            room_free(r);
+        } else {
+            pp = &r->dead_next;
+        }
+    }
+}
+
+static void run_loop(server *srv)
+{
+    for (;;) {
+        if (lws_service(srv->ctx, 0) < 0)
+            break;
+        commit_drain(srv);
+        weft_store_flush(srv->store);
+        server_sweep(srv);
+        if (g_signal && !srv->stopping)
+            shutdown_begin(srv);
+        if (srv->stopping && shutdown_step(srv))
+            break;
+    }
+}
+
+/* After the loop: wait for outstanding commits, then free everything. */
+static void server_teardown(server *srv)
+{
+    int64_t until = now_ms() + 5000;
+    weft_store_flush(srv->store);
+    for (;;) {
+        commit_drain(srv);
+        bool busy = false;
+        for (int i = 0; i < ROOM_BUCKETS && !busy; i++)
+            for (room *r = srv->rooms[i]; r && !busy; r = r->hash_next)
+                busy = r->nreqs > 0;
+        for (room *r = srv->dead_rooms; r && !busy; r = r->dead_next)
+            busy = r->nreqs > 0;
+        if (!busy || now_ms() > until)
+            break;
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    srv->destroying = true;
+    lws_context_destroy(srv->ctx);
+    srv->ctx = g_ctx = NULL;
+    weft_store_close(srv->store);
+    for (int i = 0; i < ROOM_BUCKETS; i++)
+        while (srv->rooms[i])
+            room_unload_now(srv->rooms[i]);
+    while (srv->dead_rooms) {
+        room *r = srv->dead_rooms;
+        srv->dead_rooms = r->dead_next;
+        room_free(r);
+    }
+    session_sweep(srv);
+}
+
+static int open_store(server *srv)
+{
+    weft_store_options so = {.wake = store_wake, .wake_ctx = srv};
+    int rc = weft_store_open(srv->cfg->db, &so, &srv->store);
+    if (rc)
+        fprintf(stderr, "weft: cannot open database %s: %s\n", srv->cfg->db,
+                weft_store_strerror(rc));
+    return rc;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int serve_main(int argc, char **argv)
+{
+    config cfg;
+    int rc = config_parse(&cfg, argc, argv);
+    if (rc)
+        return rc > 0 ? 0 : 2;
+    log_set_level(cfg.log_level);
+    log_hook_lws();
+    server srv = {.cfg = &cfg};
+    install_signals();
+    if (create_context(&srv)) {
+        fprintf(stderr, "weft: cannot create the libwebsockets context\n");
+        config_cleanup(&cfg);
+        return 1;
+    }
+    if (open_store(&srv) || create_vhost(&srv)) {
+        if (srv.store)
+            fprintf(stderr, "weft: cannot listen on %s:%d\n", cfg.host, cfg.port);
+        if (srv.store)
+            weft_store_close(srv.store);
+        lws_context_destroy(srv.ctx);
+        config_cleanup(&cfg);
+        return 1;
+    }
+    announce(&srv);
+    lws_sul_schedule(srv.ctx, 0, &srv.tick_sul, tick_cb, LWS_US_PER_SEC);
+    run_loop(&srv);
+    server_teardown(&srv);
+    log_info("shutdown complete");
+    config_cleanup(&cfg);
+    return 0;
+}

@@ -1,0 +1,168 @@
+/* session.c — one WebSocket connection: its queue, its close, its lifetime. */
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+session *session_new(server *srv, struct lws *wsi)
+{
+    session *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->id = ++srv->next_session_id;
+    s->srv = srv;
+    s->wsi = wsi;
+    s->refs = 1; /* the connection's */
+    s->state = S_NEW;
+    weft_vv_init(&s->hello_vv);
+    weft_oplist_init(&s->kept);
+    outq_init(&s->q);
+    s->bucket = 4.0 * srv->cfg->rate;
+    s->bucket_ms = now_ms();
+    s->all_next = srv->sessions;
+    if (srv->sessions)
+        srv->sessions->all_prev = s;
+    srv->sessions = s;
+    srv->nsessions++;
+    metrics.connections++;
+    return s;
+}
+
+session *session_ref(session *s)
+{
+    s->refs++;
+    return s;
+}
+
+static void session_free(session *s)
+{
+    outq_cleanup(&s->q);
+    weft_vv_cleanup(&s->hello_vv);
+    weft_oplist_cleanup(&s->kept);
+    free(s->rx);
+    free(s->query_token);
+    free(s);
+}
+
+void session_sweep(server *srv)
+{
+    session *s = srv->dead_sessions;
+    srv->dead_sessions = NULL;
+    while (s) {
+        session *next = s->dead_next;
+        session_free(s);
+        s = next;
+    }
+}
+
+void session_unref(session *s)
+{
+    if (--s->refs > 0)
+        return;
+    if (s->state != S_DEAD) { /* cannot happen: the connection holds one */
+        log_error("session_unref id=%llu state=%d refs=0", (unsigned long long)s->id, s->state);
+        return;
+    }
+    s->dead_next = s->srv->dead_sessions;
+    s->srv->dead_sessions = s;
+}
+
+void session_gone(session *s)
+{
+    lws_sul_cancel(&s->hello_sul);
+    lws_sul_cancel(&s->expiry_sul);
+    if (s->room)
+        room_leave(s->room, s);
+    outq_cleanup(&s->q);
+    s->wsi = NULL;
+    s->state = S_DEAD;
+    if (s->all_prev)
+        s->all_prev->all_next = s->all_next;
+    else
+        s->srv->sessions = s->all_next;
+    if (s->all_next)
+        s->all_next->all_prev = s->all_prev;
+    s->srv->nsessions--;
+    metrics.connections--;
+    log_debug("ws_closed session=%llu", (unsigned long long)s->id);
+    session_unref(s);
+}
+
+void session_send(session *s, frame *f, bool counted)
+{
+    if (!s->wsi || s->state == S_CLOSING || s->state == S_DEAD || s->srv->destroying)
+        return;
+    if (outq_push(&s->q, f, counted)) {
+        session_close(s, WEFT_CLOSE_INTERNAL, "out of memory", true);
+        return;
+    }
+    if (counted && s->q.bytes > s->srv->cfg->outbound_max) {
+        metrics.slow_closes++;
+        log_warn("slow_consumer session=%llu queued=%zu", (unsigned long long)s->id, s->q.bytes);
+        session_close(s, WEFT_CLOSE_TRY_AGAIN, "too far behind: reconnect and resync", true);
+        return;
+    }
+    lws_callback_on_writable(s->wsi);
+}
+
+void session_send_bytes(session *s, const weft_buf *b, bool counted)
+{
+    frame *f = frame_new(b->p, b->n);
+    if (!f) {
+        session_close(s, WEFT_CLOSE_INTERNAL, "out of memory", true);
+        return;
+    }
+    session_send(s, f, counted);
+    frame_unref(f);
+}
+
+void session_error(session *s, uint32_t code, const char *msg)
+{
+    weft_buf b;
+    weft_buf_init(&b);
+    if (weft_proto_encode_error(&b, code, msg) == 0)
+        session_send_bytes(s, &b, false);
+    weft_buf_cleanup(&b);
+}
+
+void session_close(session *s, uint32_t code, const char *msg, bool drop)
+{
+    if (!s->wsi || s->state == S_CLOSING || s->state == S_DEAD || s->srv->destroying)
+        return;
+    log_info("ws_close session=%llu user=%s code=%u reason=\"%s\"", (unsigned long long)s->id,
+             s->user[0] ? s->user : "-", code, msg);
+    if (drop)
+        outq_cleanup(&s->q);
+    session_error(s, code, msg);
+    s->close_code = code;
+    snprintf(s->close_msg, sizeof s->close_msg, "%s", msg);
+    s->state = S_CLOSING;
+    /* a client that reads nothing never becomes writeable: give it 5 s */
+    lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+    lws_callback_on_writable(s->wsi);
+}
+
+int session_writeable(session *s)
+{
+    frame *f = outq_pop(&s->q);
+    if (f) {
+        int n = lws_write(s->wsi, f->data, f->len, LWS_WRITE_BINARY);
+        metrics.bytes_out += f->len;
+        frame_unref(f);
+        if (n < 0)
+            return -1;
+        if (!outq_empty(&s->q) || s->state == S_CLOSING)
+            lws_callback_on_writable(s->wsi);
+        return 0;
+    }
+    if (s->state == S_CLOSING) {
+        size_t ml = strlen(s->close_msg);
+        lws_close_reason(s->wsi, (enum lws_close_status)s->close_code,
+                         (unsigned char *)s->close_msg, ml);
+        return -1;
+    }
+    return 0;
+}
