@@ -518,7 +518,7 @@ void *store__writer_main(void *arg)
             s->opts.wake(s->opts.wake_ctx);
             pthread_mutex_lock(&s->mu);
         }
-        if (s->wal_pages >= CHECKPOINT_PAGES)
+        if (s->wal_pages >= CHECKPOINT_PAGES && !s->failed)
             checkpoint(s);
     }
     pthread_mutex_unlock(&s->mu);

@@ -629,6 +629,38 @@ static void test_backup_and_two_stores(void)
     weft_store_close(s);
 }
 
+/* The writer checkpoints the WAL itself once it passes 1000 pages. */
+static void test_checkpoint(void)
+{
+    waker w;
+    waker_init(&w);
+    weft_store *s = open_store("ckpt.db", &w);
+    weft_store_doc d = 0;
+    CHECK_OK(weft_store_doc_ensure(s, "c", 1, &d));
+    static uint8_t big[8000];
+    static weft_store_completion c[100];
+    for (uint32_t t = 0; t < 8; t++) {
+        for (uint32_t i = 0; i < 100; i++) {
+            memset(big, (int)(t * 100 + i), sizeof big);
+            weft_store_append_req r = batch(d, 0, t * 100 + i, 1, big, sizeof big);
+            CHECK_OK(weft_store_submit_append(s, &r, i));
+        }
+        weft_store_flush(s);
+        waker_collect(&w, s, c, 100);
+        for (int i = 0; i < 100; i++)
+            CHECK_OK(c[i].status);
+    }
+    weft_store_stats st;
+    weft_store_get_stats(s, &st);
+    CHECK(st.commits == 9 && st.checkpoints >= 1 && st.checkpoint_errors == 0);
+    recs got = {0};
+    CHECK_OK(weft_store_range(s, d, 800, 800, rec_batch, &got));
+    CHECK(got.n == 1 && got.v[0].n == sizeof big && got.v[0].bytes[0] == (uint8_t)799);
+    recs_reset(&got);
+    weft_store_close(s);
+    waker_cleanup(&w);
+}
+
 /* A version-1 database as this program's first release wrote it: frozen, so
  * that every later schema keeps opening old files. Never edit. */
 static const char golden_v1[] =
@@ -688,6 +720,7 @@ int main(void)
     test_load_range();
     test_since_vv();
     test_backup_and_two_stores();
+    test_checkpoint();
     test_golden_v1();
     test_rmdir(dir);
     printf("ok\n");
