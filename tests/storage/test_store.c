@@ -629,6 +629,61 @@ static void test_backup_and_two_stores(void)
     weft_store_close(s);
 }
 
+/* Bad values and bad pages on disk come back as errors, never a crash. */
+static void test_bad_disk_bytes(void)
+{
+    char path[512];
+    path_in(path, sizeof path, "bad.db");
+    weft_store *s = open_store("bad.db", NULL);
+    weft_store_doc d = 0;
+    CHECK_OK(weft_store_doc_ensure(s, "d", 1, &d));
+    static uint8_t buf[4000];
+    for (uint32_t i = 0; i < 300; i++) {
+        memset(buf, (int)i, sizeof buf);
+        weft_store_append_req r = batch(d, 0, i, 1, buf, 100 + i * 13 % 3900);
+        CHECK_OK(weft_store_append(s, &r, NULL));
+    }
+    weft_store_close(s);
+
+    /* Values no Weft program writes. */
+    raw_exec(path, "UPDATE ops SET agent=-1 WHERE lsn=5; UPDATE ops SET len=x'00' WHERE lsn=7;"
+                   "UPDATE documents SET next_agent=-3");
+    s = open_store("bad.db", NULL);
+    recs got = {0};
+    CHECK_RC(weft_store_range(s, d, 1, 10, rec_batch, &got), WEFT_STORE_E_CORRUPT);
+    recs_reset(&got);
+    CHECK_OK(weft_store_range(s, d, 8, 20, rec_batch, &got)); /* the rest is fine */
+    recs_reset(&got);
+    doc_list docs = {0};
+    CHECK_RC(weft_store_docs(s, doc_cb, &docs), WEFT_STORE_E_CORRUPT);
+    uint32_t a;
+    CHECK(weft_store_agent_new(s, d, "x", 1, &a) < 0);
+    weft_store_close(s);
+
+    /* Garbage over pages in the middle of the file. */
+    raw_exec(path, "PRAGMA wal_checkpoint(TRUNCATE)");
+    FILE *f = fopen(path, "r+b");
+    CHECK(f);
+    CHECK(fseek(f, 4096 * 3, SEEK_SET) == 0);
+    for (int i = 0; i < 4096 * 4; i++)
+        fputc((i * 131 + 7) & 0xff, f);
+    fclose(f);
+    int rc = weft_store_open(path, NULL, &s);
+    if (rc == 0) {
+        int r1 = weft_store_range(s, d, 1, UINT64_MAX, rec_batch, &got);
+        recs_reset(&got);
+        int r2 = weft_store_load(s, d, UINT64_MAX, rec_snap, rec_batch, &got, NULL);
+        recs_reset(&got);
+        weft_store_append_req r = batch(d, 0, 1000, 1, "z", 1);
+        int r3 = weft_store_append(s, &r, NULL);
+        CHECK(r1 == WEFT_STORE_E_CORRUPT || r2 == WEFT_STORE_E_CORRUPT ||
+              r3 == WEFT_STORE_E_CORRUPT);
+        weft_store_close(s);
+    } else {
+        CHECK_RC(rc, WEFT_STORE_E_CORRUPT);
+    }
+}
+
 /* The writer checkpoints the WAL itself once it passes 1000 pages. */
 static void test_checkpoint(void)
 {
@@ -721,6 +776,7 @@ int main(void)
     test_since_vv();
     test_backup_and_two_stores();
     test_checkpoint();
+    test_bad_disk_bytes();
     test_golden_v1();
     test_rmdir(dir);
     printf("ok\n");
