@@ -4,9 +4,9 @@
 // chunks and broadcasts, so tests can edit like a real client does.
 import WebSocket from 'ws';
 import { performance } from 'node:perf_hooks';
-import { encode, strictDecode, hex, hello, opsMsg, T, SUBPROTOCOL, typeName } from './codec.mjs';
+import { encode, strictDecode, hex, hello, opsMsg, T, CLOSE, SUBPROTOCOL, typeName } from './codec.mjs';
 import { Replica } from './replica.mjs';
-import { sleep } from './harness.mjs';
+import { timeoutAfter } from './harness.mjs';
 
 let clientSeq = 0;
 
@@ -187,7 +187,7 @@ export class Client {
 
   // The server's error frame and then its close: asserts both carry `code`.
   async expectErrorClose(code, { timeout = 5000 } = {}) {
-    const c = await Promise.race([this.closed, sleep(timeout).then(() => null)]);
+    const c = await Promise.race([this.closed, timeoutAfter(timeout)]);
     const errs = this.ofType(T.ERROR);
     if (!c) throw new Error(`${this.name}: not closed within ${timeout} ms (expected ${code}); errors: ${JSON.stringify(errs)}; frames: ${this.lastFrames()}`);
     return { close: c, errors: errs, code };
@@ -226,7 +226,7 @@ export async function assertErrorClose(assert, c, code, { timeout = 5000, what =
 }
 
 export const typeOf = typeName;
-export { T };
+export { T, CLOSE };
 
 // Connects a client to `server` for test `t`; it is terminated in teardown.
 export async function connect(t, server, opts = {}) {

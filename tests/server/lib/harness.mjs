@@ -22,6 +22,8 @@ process.on('exit', () => {
 });
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// For Promise.race only: a timer that does not keep the process alive.
+export const timeoutAfter = (ms, value = null) => new Promise((r) => setTimeout(() => r(value), ms).unref());
 
 export async function until(cond, { timeout = 5000, interval = 20, what = 'condition' } = {}) {
   const end = Date.now() + timeout;
@@ -137,7 +139,7 @@ export class Server {
     const c = this.child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return this.exits.at(-1);
     process.kill(c.pid, 'SIGTERM');
-    const r = await Promise.race([this.exited, sleep(timeout).then(() => null)]);
+    const r = await Promise.race([this.exited, timeoutAfter(timeout)]);
     if (r) return r;
     process.kill(c.pid, 'SIGKILL');
     const k = await this.exited;

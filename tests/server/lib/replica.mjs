@@ -49,7 +49,16 @@ export class Replica {
   // Starts from a welcome's first chunk: body kind 0 (nothing), 1 (snapshot)
   // or 2 (batches). Later chunks go through applyBatches.
   startFrom(agent, kind, body) {
-    if (this.doc && kind === 1) throw new Error('snapshot into a non-empty replica');
+    if (this.doc && kind === 1) {
+      // A snapshot for a client that has state: load it, then re-apply what
+      // only the client had (its offline ops).
+      const s = decodeSnapshot(body);
+      const fresh = this.e.loadDoc({ runs: s.runs, dels: s.dels, spans: s.spans }, agent);
+      fresh.apply(this.doc.opsSince(fresh.version()), { patches: false });
+      this.doc.free();
+      this.doc = fresh;
+      return;
+    }
     if (!this.doc) {
       if (kind === 1) {
         const s = decodeSnapshot(body);

@@ -1,0 +1,164 @@
+// Persist, then acknowledge: an ack reaches the author only after the
+// batch is committed (so after the broadcast to the others), and whatever
+// was acknowledged survives a SIGKILL. A clean restart keeps the state.
+import assert from 'node:assert/strict';
+import { stest, startServer, sleep } from './lib/harness.mjs';
+import { connect, joined, T, CLOSE } from './lib/client.mjs';
+import { haveEngine, toWire } from './lib/replica.mjs';
+import { decodeSnapshot } from './lib/snapshot.mjs';
+
+const ada = ['Ada', '#3b82f6'];
+const bob = ['Bob', '#ef4444'];
+const noEngine = !haveEngine() && 'no weft_crdt.wasm';
+const vvGet = (vv, agent) => (vv.find(([a]) => a === agent) ?? [agent, 0])[1];
+
+stest('acks: every ack comes after the broadcast of its batch to the others, with the same LSN', async (t) => {
+  const s = await startServer(t);
+  const a = await joined(t, s, { doc: 'order', user: ada });
+  const b = await joined(t, s, { doc: 'order', user: bob });
+  const late = [];
+  for (let i = 0; i < 20; i++) {
+    a.append(`line ${i}\n`);
+    const ack = await a.next((m) => m[0] === T.ACK && m[2] === a.replica.doc.nextSeq(a.agent), { what: `ack ${i}` });
+    const bc = await b.next((m) => m[0] === T.OPS && m[2][1].some((op) => op[1] === a.agent && op[2] + (op[0] === 0 ? Array.from(op[5]).length : op[5]) === ack.m[2]), { what: `broadcast ${i}` });
+    assert.equal(bc.m[1], ack.m[3], 'broadcast and ack carry the same LSN');
+    // 2 ms of slack for two sockets that became readable in one poll pass.
+    if (ack.at + 2 < bc.at) late.push({ i, ackAt: ack.at.toFixed(2), broadcastAt: bc.at.toFixed(2) });
+  }
+  assert.deepEqual(late, [], 'acks that arrived before the broadcast to the other member');
+  const lsns = a.ofType(T.ACK).map((m) => m[3]);
+  for (let i = 1; i < lsns.length; i++) assert.ok(lsns[i] > lsns[i - 1], `ack LSNs must increase: ${lsns}`);
+  assert.equal(b.text, a.text);
+}, { skip: noEngine });
+
+stest('acks: an acknowledged batch survives a SIGKILL right after its ack (5 rounds)', async (t) => {
+  const s = await startServer(t);
+  let expect = '';
+  for (let round = 0; round < 5; round++) {
+    const a = await joined(t, s, { doc: 'kill', user: ada });
+    assert.equal(a.text, expect, `round ${round}: text after restart`);
+    a.append(`r${round};`);
+    await a.waitAcked();
+    await s.kill();
+    expect += `r${round};`;
+    await s.start({ samePort: true });
+  }
+  assert.equal(await s.text('kill'), expect);
+}, { skip: noEngine });
+
+stest('SIGKILL under load: after a restart every acknowledged op is present', async (t) => {
+  const s = await startServer(t, { args: ['--snapshot-every', '50'] });
+  const clients = [];
+  for (let i = 0; i < 3; i++) clients.push(await joined(t, s, { doc: 'load', user: [`u${i}`, '#000000'] }));
+  // Each client appends markers "<cI.K>" as fast as the socket takes them;
+  // a marker is acked once the ack's next_seq passes its last char.
+  const markers = clients.map(() => []);
+  let stop = false;
+  const pumps = clients.map(async (c, i) => {
+    for (let k = 0; !stop && !c.closeInfo; k++) {
+      const m = `<c${i}.${k}>`;
+      const start = c.replica.doc.nextSeq(c.agent);
+      c.append(m);
+      markers[i].push({ m, end: start + m.length });
+      if (c.ws.bufferedAmount > 65536 || k % 8 === 7) await sleep(1);
+    }
+  });
+  await sleep(1500);
+  const acked = clients.map((c) => c.acked.nextSeq);
+  assert.ok(acked.every((n) => n > 0), `some client got no ack in 1.5 s: ${acked}`);
+  await s.kill();
+  stop = true;
+  await Promise.all(pumps);
+  // Acks that arrived before the kill: read after it, as the client saw them.
+  const final = clients.map((c) => c.acked.nextSeq);
+  await s.start({ samePort: true });
+
+  const text = await s.text('load');
+  let checked = 0;
+  clients.forEach((c, i) => {
+    for (const { m, end } of markers[i]) {
+      if (end > final[i]) break;
+      checked++;
+      assert.equal(text.split(m).length - 1, 1, `acked marker ${m} (seq < ${end} ≤ ack ${final[i]}) present once after restart`);
+    }
+  });
+  assert.ok(checked >= 3, `only ${checked} acked markers`);
+  // The server's version covers every ack.
+  const n = await connect(t, s);
+  const w = await n.join({ doc: 'load', user: ada, vv: [] });
+  assert.equal(w.kind, 1);
+  const snap = decodeSnapshot(n.ofType(T.WELCOME)[0][6]);
+  assert.equal(snap.text, text, 'the snapshot after restart equals the API text');
+  clients.forEach((c, i) => assert.ok(vvGet(w.vv, c.agent) >= final[i], `agent ${c.agent}: server has ${vvGet(w.vv, c.agent)}, acked ${final[i]}`));
+  // The clients reconnect with their agents and resend what was not acked
+  // (ops may depend on other clients' unacked ops: resend all, then wait).
+  const back = [];
+  for (const [i, c] of clients.entries()) {
+    const r = await connect(t, s);
+    r.replica = c.replica;
+    c.replica = null;
+    const w2 = await r.join({ doc: 'load', user: [`u${i}`, '#000000'], agent: c.agent });
+    assert.equal(w2.agent, c.agent, 'reconnect keeps the agent');
+    assert.ok(w2.nextSeq >= final[i], `next_seq ${w2.nextSeq} below the ack ${final[i]}`);
+    const rest = r.replica.doc.opsSince(w2.vv).filter((op) => op.agent === c.agent);
+    if (rest.length) r.send([T.OPS, null, [[], rest.map(toWire)]]);
+    back.push(r);
+  }
+  for (const r of back) await r.waitAcked({ timeout: 10000 });
+  const finalText = await s.text('load');
+  for (const r of back) await r.until(() => r.text === finalText, { what: 'convergence after recovery', timeout: 5000 });
+}, { skip: noEngine, timeout: 30000 });
+
+stest('restart: SIGTERM closes clients with 1001, exits 0, and the text after restart equals the text before', async (t) => {
+  const s = await startServer(t, { args: ['--snapshot-every', '7'] });
+  const a = await joined(t, s, { doc: 'keep', user: ada });
+  const b = await joined(t, s, { doc: 'keep', user: bob });
+  for (let i = 0; i < 30; i++) {
+    (i % 2 ? a : b).append(`${i} `);
+    if (i % 5 === 4) a.deleteAt(0, 1);
+  }
+  await a.waitAcked();
+  await b.waitAcked();
+  await a.until(() => a.text === b.text && a.replica.version().length === 2, { what: 'a and b agree' });
+  const before = await s.text('keep');
+  assert.equal(before, a.text);
+  const lsnBefore = (await s.json('/api/docs/keep/text')).lsn;
+  const r = await s.stop(10000);
+  assert.equal(r.forced, undefined, 'weft serve did not exit within 10 s of SIGTERM');
+  assert.equal(r.code, 0, `exit code ${r.code} signal ${r.signal}`);
+  for (const c of [a, b]) {
+    const ci = await c.closed;
+    assert.equal(ci.code, CLOSE.GOING_AWAY, `${c.name} closed with ${ci.code}`);
+  }
+  await s.start({ samePort: true });
+  assert.equal(await s.text('keep'), before);
+  assert.equal((await s.json('/api/docs/keep/text')).lsn, lsnBefore);
+  // a comes back up to date: nothing to send.
+  const a2 = await connect(t, s);
+  a2.replica = a.replica;
+  a.replica = null;
+  const w = await a2.join({ doc: 'keep', user: ada, agent: a.agent });
+  assert.equal(w.kind, 0, `an up-to-date client got body kind ${w.kind} after restart`);
+  assert.equal(w.lsn, lsnBefore);
+  assert.equal(w.agent, a.agent);
+  a2.append('!');
+  await a2.waitAcked();
+  assert.equal(await s.text('keep'), before + '!');
+}, { skip: noEngine });
+
+stest('rooms unload when idle and reload intact', async (t) => {
+  const s = await startServer(t, { args: ['--idle-unload', '1', '--snapshot-every', '3'] });
+  const a = await joined(t, s, { doc: 'idle', user: ada });
+  a.append('before unload ');
+  a.deleteAt(0, 7);
+  await a.waitAcked();
+  await a.close();
+  await sleep(2500);
+  const m = await s.metrics();
+  assert.equal(m.get('weft_rooms'), 0, 'the idle room was not unloaded');
+  const b = await joined(t, s, { doc: 'idle', user: bob });
+  assert.equal(b.text, 'unload ');
+  b.append('after');
+  await b.waitAcked();
+  assert.equal(await s.text('idle'), 'unload after');
+}, { skip: noEngine });

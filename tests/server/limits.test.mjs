@@ -1,0 +1,125 @@
+// Limits: frame size (1009), op rate (4007), connection count (4014),
+// document size (4008) and a slow consumer's outbound queue (1013). Each
+// offender gets an error message and the documented close code; everyone
+// else keeps working.
+import assert from 'node:assert/strict';
+import { stest, startServer, sleep, until } from './lib/harness.mjs';
+import { connect, joined, assertErrorClose, T, CLOSE } from './lib/client.mjs';
+import { encode, opsMsg } from './lib/codec.mjs';
+import { haveEngine } from './lib/replica.mjs';
+
+const ada = ['Ada', '#3b82f6'];
+const bob = ['Bob', '#ef4444'];
+const noEngine = !haveEngine() && 'no weft_crdt.wasm';
+
+async function stillServes(b, what) {
+  b.append('.');
+  await b.waitAcked({ timeout: 3000 }).catch((e) => { throw new Error(`bystander after ${what}: ${e.message}`); });
+}
+
+stest('frame larger than --max-frame: error + close 1009; a frame at the limit is fine', async (t) => {
+  const s = await startServer(t, { args: ['--max-frame', '4096'] });
+  const b = await joined(t, s, { doc: 'f', user: bob });
+  const v = await joined(t, s, { doc: 'f', user: ada });
+  // Just under the limit: accepted.
+  const fits = 'a'.repeat(4096 - 32);
+  v.send(opsMsg([[], [[0, v.agent, 0, null, null, fits]]]));
+  assert.ok(encode(opsMsg([[], [[0, v.agent, 0, null, null, fits]]])).length <= 4096);
+  await v.next((m) => m[0] === T.ACK, { what: 'ack of a frame under the limit' });
+  // Over it.
+  const big = encode(opsMsg([[], [[0, v.agent, fits.length, [v.agent, fits.length - 1], null, 'b'.repeat(5000)]]]));
+  assert.ok(big.length > 4096);
+  v.sendRaw(big);
+  await assertErrorClose(assert, v, CLOSE.TOO_LARGE, { what: '5 KB frame, 4 KB limit' });
+  await stillServes(b, 'the large frame');
+  assert.equal(await s.text('f'), fits + '.');
+}, { skip: noEngine });
+
+stest('rate limit: a burst within 4×rate passes, a flood gets 4007', async (t) => {
+  const s = await startServer(t, { args: ['--rate', '10'] });
+  const b = await joined(t, s, { doc: 'r', user: bob });
+  const v = await joined(t, s, { doc: 'r', user: ada });
+  for (let i = 0; i < 30; i++) v.append('x');
+  await v.waitAcked();
+  assert.equal(v.closeInfo, null, 'closed within the burst');
+  for (let i = 0; i < 200 && !v.closeInfo; i++) v.append('y');
+  await assertErrorClose(assert, v, CLOSE.RATE_LIMIT, { what: 'flood of 200 op messages at --rate 10' });
+  await stillServes(b, 'the flood');
+  const text = await s.text('r');
+  assert.ok(text.startsWith('x'.repeat(30)), text);
+  assert.ok(text.length < 30 + 60, `${text.length - 30} flood ops were applied at --rate 10 (burst 40)`);
+}, { skip: noEngine });
+
+stest('max connections: the one over --max-conns gets 4014, a slot frees on close', async (t) => {
+  const s = await startServer(t, { args: ['--max-conns', '3'] });
+  const cs = [];
+  for (let i = 0; i < 3; i++) cs.push(await joined(t, s, { doc: 'm', user: ada }));
+  const over = await connect(t, s).catch((e) => e);
+  if (over instanceof Error) {
+    assert.fail(`the 4th connection was refused at the HTTP level (${over.message}), expected error + close 4014`);
+  }
+  over.send([1, 1, 'm', null, null, [], ada]);
+  await assertErrorClose(assert, over, CLOSE.TOO_MANY, { what: '4th connection, --max-conns 3' });
+  await stillServes(cs[0], 'the refused connection');
+  await cs[2].close();
+  await until(async () => (await s.metrics()).get('weft_connections') === 2, { what: 'weft_connections == 2' });
+  const again = await joined(t, s, { doc: 'm', user: ada });
+  again.append('in');
+  await again.waitAcked();
+}, { skip: noEngine });
+
+stest('doc too large: an insert past --max-doc UTF-8 bytes gets 4008 and is not applied; deletes make room', async (t) => {
+  const s = await startServer(t, { args: ['--max-doc', '100'] });
+  const b = await joined(t, s, { doc: 'd', user: bob });
+  const v = await joined(t, s, { doc: 'd', user: ada });
+  v.append('é'.repeat(40)); // 80 bytes, 40 code points
+  await v.waitAcked();
+  v.append('é'.repeat(11)); // 102 bytes, only 51 code points
+  await assertErrorClose(assert, v, CLOSE.DOC_TOO_LARGE, { what: '102 bytes, --max-doc 100' });
+  assert.equal(await s.text('d'), 'é'.repeat(40));
+  await b.until(() => b.text === 'é'.repeat(40));
+  // The bystander deletes, then there is room again.
+  b.deleteAt(0, 30);
+  await b.waitAcked();
+  b.append('0123456789'.repeat(8)); // 20 + 80 = 100 bytes: at the limit
+  await b.waitAcked();
+  assert.equal((await s.text('d')).length, 90);
+}, { skip: noEngine });
+
+stest('slow consumer: a client that stops reading is closed with 1013, the writer is unaffected, and it resyncs', async (t) => {
+  const s = await startServer(t, { args: ['--outbound-max', '65536', '--max-doc', '268435456', '--rate', '100000'] });
+  const slow = await joined(t, s, { doc: 's', user: bob });
+  const w = await joined(t, s, { doc: 's', user: ada });
+  w.append('base ');
+  await w.waitAcked();
+  await slow.until(() => slow.text === 'base ');
+  slow.pause();
+  const m0 = await s.metrics();
+  const chunk = 'z'.repeat(256 * 1024 - 64);
+  let sent = 0, closes = 0;
+  for (let i = 0; sent < 64 << 20; i++) {
+    w.append(chunk);
+    w.deleteAt(5, chunk.length);
+    sent += 2 * chunk.length;
+    if (i % 4 === 3) {
+      await w.waitAcked({ timeout: 10000 });
+      closes = (await s.metrics()).get('weft_slow_consumer_closes_total') - (m0.get('weft_slow_consumer_closes_total') ?? 0);
+      if (closes >= 1) break;
+    }
+  }
+  assert.ok(closes >= 1, `weft_slow_consumer_closes_total did not move after ${sent >> 20} MB broadcast to a paused client`);
+  const m1 = await s.metrics();
+  assert.ok(m1.has('weft_outbound_queue_bytes'), 'no weft_outbound_queue_bytes gauge');
+  slow.resume();
+  await assertErrorClose(assert, slow, CLOSE.TRY_AGAIN, { what: 'paused client', timeout: 10000 });
+  // The writer never noticed.
+  assert.equal(w.closeInfo, null);
+  w.append('after');
+  await w.waitAcked();
+  // Nothing is lost: the slow client reconnects with its version and catches up.
+  const back = await connect(t, s);
+  back.replica = slow.replica;
+  slow.replica = null;
+  await back.join({ doc: 's', user: bob, agent: slow.agent, timeout: 15000 });
+  assert.equal(back.text, 'base after');
+}, { skip: noEngine, timeout: 60000 });
