@@ -84,3 +84,52 @@ stest('two documents on one server stay separate', async (t) => {
   const docs = (await s.json('/api/docs')).map((d) => d.name).sort();
   assert.deepEqual(docs, ['one', 'two']);
 }, { skip: noEngine });
+
+stest('joining while someone types: every joiner gets each later LSN exactly once and ends equal', async (t) => {
+  const s = await startServer(t, { args: ['--snapshot-every', '40'] });
+  const w = await joined(t, s, { doc: 'stream', user: ['writer', '#000000'] });
+  let stop = false;
+  const pump = (async () => {
+    for (let i = 0; !stop; i++) {
+      w.append(`${i % 10}`);
+      if (i % 3 === 0) w.deleteAt(0, 1);
+      await sleep(2);
+    }
+  })();
+  const joiners = [];
+  for (let i = 0; i < 5; i++) {
+    await sleep(80);
+    joiners.push(await joined(t, s, { doc: 'stream', user: [`j${i}`, '#000000'] }));
+  }
+  await sleep(100);
+  stop = true;
+  await pump;
+  const last = await w.waitAcked({ timeout: 10000 });
+  const text = await s.text('stream');
+  for (const j of joiners) {
+    await j.until(() => j.text === text, { timeout: 5000, what: `${j.name} converges` });
+    const lsns = j.ofType(T.OPS).map((m) => m[1]);
+    const want = [];
+    for (let l = j.welcome.lsn + 1; l <= last.lsn; l++) want.push(l);
+    assert.deepEqual(lsns, want, `${j.name}: broadcasts after welcome lsn ${j.welcome.lsn}`);
+    assert.deepEqual(j.bad, []);
+  }
+}, { skip: noEngine });
+
+stest('document names are any UTF-8: the API finds them URL-encoded', async (t) => {
+  const s = await startServer(t);
+  const names = ['naïve 📝', 'team/spec.md', 'a b+c', '100%', 'what?', 'h#1'];
+  for (const name of names) {
+    const a = await joined(t, s, { doc: name, user: ['a', '#000000'] });
+    a.append(`text of ${name}`);
+    await a.waitAcked();
+  }
+  const listed = (await s.json('/api/docs')).map((d) => d.name).sort();
+  assert.deepEqual(listed, [...names].sort());
+  const wrong = [];
+  for (const name of names) {
+    const r = await s.get(`/api/docs/${encodeURIComponent(name)}/text`);
+    if (r.status !== 200 || JSON.parse(r.body).text !== `text of ${name}`) wrong.push(`${JSON.stringify(name)} -> ${r.status} ${r.body}`);
+  }
+  assert.deepEqual(wrong, [], 'GET /api/docs/<encodeURIComponent(name)>/text');
+}, { skip: noEngine });

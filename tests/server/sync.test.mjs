@@ -183,3 +183,21 @@ stest('reconnect: offline edits on both sides converge; the client keeps its age
   assert.equal(await s.text('trip'), text);
   for (const x of [a, b2]) assert.deepEqual(x.bad, []);
 }, { skip: noEngine });
+
+stest('reconnect while the old connection still looks alive: two sessions never hold one agent', async (t) => {
+  const s = await startServer(t);
+  const a = await joined(t, s, { doc: 'dup', user: ada });
+  a.append('abc');
+  await a.waitAcked();
+  const a2 = await connect(t, s);
+  const w = await a2.join({ doc: 'dup', user: ada, agent: a.agent, vv: [] });
+  if (w.agent === a.agent) {
+    // Taken over: the old session must be told and closed.
+    const ci = await a.closed;
+    assert.notEqual(ci.code, 1006, 'the old session was dropped without a close frame');
+    assert.equal(w.nextSeq, 3);
+  } else {
+    assert.equal(a.closeInfo, null, 'the old session was closed although the new one got another agent');
+  }
+  assert.deepEqual(a2.bad, []);
+}, { skip: noEngine });
