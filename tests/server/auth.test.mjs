@@ -173,3 +173,24 @@ stest('open mode: without a secret everyone may write, and the start warns about
   await c.next((m) => m[0] === T.ACK, { what: 'ack in open mode' });
   assert.equal(await s.text('open'), 'hi');
 });
+
+stest('auth: a session whose token expires is closed with 4003', async (t) => {
+  const s = await startServer(t, { secret: SECRET });
+  const c = await joined(t, s, { doc: 'e', token: mintToken(s, { user: 'ada', doc: 'e', ttl: 2 }), user: ada });
+  const t0 = Date.now();
+  await assertErrorClose(assert, c, CLOSE.TOKEN_EXPIRED, { what: 'token expiring mid-session', timeout: 6000 });
+  assert.ok(Date.now() - t0 >= 500, 'closed long before the token expired');
+}, { skip: noEngine });
+
+stest('auth: WEFT_SECRET in the environment works like --secret-file', async (t) => {
+  const s = await startServer(t, { env: { WEFT_SECRET: SECRET } });
+  const c = await connect(t, s);
+  c.send(hello({ doc: 'env', user: ada }));
+  await assertErrorClose(assert, c, CLOSE.POLICY, { what: 'no token with WEFT_SECRET set' });
+  // A token minted with the same key is accepted.
+  const keyFile = join(s.dir, 'same-key');
+  writeFileSync(keyFile, SECRET);
+  const tok = mintToken({ opts: { secretFile: keyFile } }, { user: 'ada', doc: 'env' });
+  const d = await connect(t, s);
+  await d.join({ doc: 'env', token: tok, user: ada });
+});

@@ -131,3 +131,16 @@ stest('slow consumer: a client that stops reading is closed with 1013, a reading
   await back.join({ doc: 's', user: bob, agent: slow.agent, timeout: 15000 });
   assert.equal(back.text, 'base after');
 }, { skip: noEngine, timeout: 60000 });
+
+stest('liveness: with --ping 1 a client that stops answering is dropped, an idle one that answers stays', async (t) => {
+  const s = await startServer(t, { args: ['--ping', '1'] });
+  const idle = await joined(t, s, { doc: 'l', user: bob });
+  const dead = await joined(t, s, { doc: 'l', user: ada });
+  dead.pause(); // no more reads: WebSocket pings go unanswered
+  await until(async () => (await s.metrics()).get('weft_connections') === 1, { timeout: 6000, what: 'the unresponsive client is dropped (weft_connections 1)' });
+  assert.equal(idle.closeInfo, null, 'an idle client that answers pings was dropped');
+  await sleep(1000);
+  assert.equal(idle.closeInfo, null);
+  idle.append('still here');
+  await idle.waitAcked();
+}, { skip: noEngine });
