@@ -280,6 +280,32 @@ static load_result time_load(const char *path, int with_snapshot, int reps)
     return r;
 }
 
+/* A reconnecting client that lacks the last `behind` batches. */
+static load_result time_since(const char *path, uint32_t behind, int reps)
+{
+    double t[64];
+    load_result r = {0};
+    weft_store *s = NULL;
+    OK(weft_store_open(path, NULL, &s));
+    weft_store_doc doc = 0;
+    OK(weft_store_doc_find(s, "automerge-paper", &doc));
+    weft_store_vv_entry vv = {0, TRACE_BATCHES - behind}; /* the bench's only agent is 0 */
+    for (int i = 0; i < reps; i++) {
+        sink k = {0};
+        double t0 = now_s();
+        OK(weft_store_since(s, doc, &vv, 1, sink_batch, &k));
+        t[i] = (now_s() - t0) * 1e3;
+        r.batches = k.batches;
+        r.bytes = k.bytes;
+    }
+    weft_store_close(s);
+    r.first_ms = t[0];
+    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    r.median_ms = t[reps / 2];
+    r.min_ms = t[0];
+    return r;
+}
+
 /* ---- main ------------------------------------------------------------------- */
 
 static void machine(void)
@@ -314,6 +340,7 @@ int main(int argc, char **argv)
     const char *dir = ".";
     double seconds = 3;
     size_t snap_kib = 1024;
+    int acks = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--dir") && i + 1 < argc)
             dir = argv[++i];
@@ -321,14 +348,18 @@ int main(int argc, char **argv)
             seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--snapshot-kib") && i + 1 < argc)
             snap_kib = (size_t)atol(argv[++i]);
+        else if (!strcmp(argv[i], "--load-only"))
+            acks = 0;
         else
-            DIE("usage: %s [--dir DIR] [--seconds S] [--snapshot-kib N]", argv[0]);
+            DIE("usage: %s [--dir DIR] [--seconds S] [--snapshot-kib N] [--load-only]", argv[0]);
     }
     char path[1024];
     snprintf(path, sizeof path, "%s/weft-store-bench.db", dir);
     machine();
     printf("database: %s (WAL, synchronous=FULL); %.1f s per row\n\n", path, seconds);
 
+    if (!acks)
+        goto load;
     printf("## Durable acks\n\n");
     printf("| mode                   | batches/turn | window | ops/batch | batches/s | ops/s | "
            "batches/commit | p50 ms | p99 ms | max ms |\n");
@@ -341,6 +372,7 @@ int main(int argc, char **argv)
     print_acks("commit per batch", 16, 64, 1, run_acks(path, 1, 16, 64, 1, seconds));
     print_acks("commit per batch", 1, 1, 1, run_acks(path, 1, 1, 1, 1, seconds));
 
+load:
     printf("\n## Loading a document with %u batches (automerge-paper)\n\n", TRACE_BATCHES);
     printf("| case | batches read | bytes read | first load ms | median ms | min ms |\n");
     printf("|---|--:|--:|--:|--:|--:|\n");
@@ -356,6 +388,13 @@ int main(int argc, char **argv)
     printf("| full replay, no snapshot | %llu | %llu | %.2f | %.2f | %.2f |\n",
            (unsigned long long)r.batches, (unsigned long long)r.bytes, r.first_ms, r.median_ms,
            r.min_ms);
+    static const uint32_t behinds[] = {100, 10000};
+    for (size_t i = 0; i < 2; i++) {
+        r = time_since(path, behinds[i], 21);
+        printf("| since(vv), client %u behind | %llu | %llu | %.2f | %.2f | %.2f |\n", behinds[i],
+               (unsigned long long)r.batches, (unsigned long long)r.bytes, r.first_ms, r.median_ms,
+               r.min_ms);
+    }
     build_history(path, snap_kib * 1024, TRACE_BATCHES - 999); /* worst tail: K-1 */
     r = time_load(path, 1, 21);
     printf("| snapshot + worst tail (999) | %llu | %llu | %.2f | %.2f | %.2f |\n",

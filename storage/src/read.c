@@ -28,12 +28,17 @@ int store__reader_prepare(weft_store *s)
                           "ORDER BY lsn DESC LIMIT 1"},
         {R_(ops_range), "SELECT lsn, agent, seq, len, author, received_at, bytes FROM ops "
                         "WHERE doc=?1 AND lsn>=?2 AND lsn<=?3 ORDER BY lsn"},
-        {R_(agent_next), "SELECT agent FROM ops WHERE doc=?1 AND agent>?2 "
+        {R_(agent_next), "SELECT agent FROM ops INDEXED BY ops_id WHERE doc=?1 AND agent>?2 "
                          "ORDER BY agent LIMIT 1"},
         {R_(agent_first_lsn),
-         "SELECT min(lsn) FROM ops WHERE doc=?1 AND agent=?2 AND seq>=coalesce("
-         "(SELECT seq FROM ops WHERE doc=?1 AND agent=?2 AND seq<?3 ORDER BY seq DESC LIMIT 1),"
-         " ?3) AND seq+len>?3"},
+         /* The first batch ending past ?3 starts at the batch holding seq
+          * ?3-1 if it reaches ?3, else at seq ?3. min(lsn) over the rest of
+          * the agent's range reads only the (doc, agent, seq) index, which
+          * holds lsn; INDEXED BY keeps the planner from walking the whole log
+          * in LSN order instead. */
+         "SELECT min(lsn) FROM ops INDEXED BY ops_id WHERE doc=?1 AND agent=?2 AND seq>=coalesce("
+         "(SELECT CASE WHEN seq+len>?3 THEN seq ELSE ?3 END FROM ops INDEXED BY ops_id "
+         "WHERE doc=?1 AND agent=?2 AND seq<?3 ORDER BY seq DESC LIMIT 1), ?3)"},
         {R_(vv_at), "SELECT agent, max(seq+len) FROM ops WHERE doc=?1 AND lsn<=?2 "
                     "GROUP BY agent ORDER BY agent"},
         {R_(lsn_at_time), "SELECT lsn FROM ops WHERE doc=?1 AND received_at<=?2 "
