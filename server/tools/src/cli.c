@@ -63,7 +63,7 @@ static const cmd CMDS[] = {
      "a mismatch.\n"},
     {"export", 1, 1, O_EXPORT, "weft export DOC [-o FILE] [--db PATH] > FILE",
      "Writes the document (agents and every op batch) as a self-contained file\n"
-     "(docs/operations.md, \"Export file format\") to stdout or FILE.\n"},
+     "(docs/cli.md, \"Export file format\") to stdout or FILE.\n"},
     {"import", 1, 1, O_IMPORT, "weft import FILE [--as NAME] [--db PATH]",
      "Reads an export file (- for stdin), checks it rebuilds the text it\n"
      "records, and stores it as a new document (the file's name, or NAME).\n"
@@ -85,11 +85,13 @@ static const cmd CMDS[] = {
 static void overview(FILE *f)
 {
     fputs("usage: weft COMMAND [ARGS]\n\n"
-          "  serve     run the server (weft serve --help)\n",
+          "  weft serve [OPTIONS]   (weft serve --help)\n",
           f);
     for (size_t i = 0; i < NCMDS; i++)
         fprintf(f, "  %s\n", CMDS[i].usage);
-    fputs("\nEvery command takes --help. --db defaults to ./weft.db.\n", f);
+    fputs("\nEvery command takes --help. --db defaults to ./weft.db. TIME is ISO-8601 UTC\n"
+          "(2026-11-21T10:00:00Z) or Unix seconds. Details: docs/cli.md.\n",
+          f);
 }
 
 static int parse(const cmd *c, int argc, char **argv, args *a, FILE *err)
@@ -318,8 +320,8 @@ static int check_doc(weft_store *st, const tools_docinfo *d, FILE *out, FILE *er
         }
     }
     if (ok)
-        fprintf(out, "%s: ok (%" PRIu64 " batches, %zu snapshots, %" PRIu32 " chars)\n", d->name,
-                d->head, ns, weft_doc_len(replayed));
+        fprintf(out, "%s: ok (%" PRIu64 " batches, %zu snapshot%s, %" PRIu32 " chars)\n", d->name,
+                d->head, ns, ns == 1 ? "" : "s", weft_doc_len(replayed));
     weft_doc_free(replayed);
     weft_doc_free(loaded);
     return ok ? 0 : -1;

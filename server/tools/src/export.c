@@ -1,6 +1,6 @@
 /* export.c — `weft export` / `weft import`: a self-contained, line-oriented
- * file holding a document's agents and every op batch (docs/operations.md,
- * "Export file format").
+ * file holding a document's agents and every op batch (docs/cli.md, "Export
+ * file format").
  *
  *   line 1
  * {"weft_export":1,"doc":NAME,"created":T,"head":N,"agents":[{"agent","user","created"}...]} line
