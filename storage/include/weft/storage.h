@@ -100,9 +100,9 @@ typedef struct weft_store_vv_entry {
     uint32_t next_seq;
 } weft_store_vv_entry;
 
-/* One op batch to append: agent's seqs seq .. seq+len-1 (len >= 1), encoded
- * by the caller. `author` (NUL-terminated, may be NULL) is who sent it;
- * `received_at` is the caller's clock. The store copies everything it keeps
+/* One op batch to append: agent's seqs seq .. seq+len-1 (len >= 1,
+ * seq + len <= 2^32, agent < UINT32_MAX), encoded by the caller. `author` (NUL-terminated, may be
+ * NULL) is who sent it; `received_at` is the caller's clock. The store copies everything it keeps
  * during the call. */
 typedef struct weft_store_append_req {
     weft_store_doc doc;
