@@ -154,6 +154,8 @@ uint32_t doc__run_new(weft_doc *d)
 
 void doc__run_free(weft_doc *d, uint32_t h)
 {
+    if (d->finger == h) /* the handle will be reused: its start would be stale */
+        d->finger = NIL;
     d->runs[h].len = 0;
     d->runs[h].slot = NIL;
     d->runs[h].leaf = d->free_run;
@@ -164,6 +166,13 @@ void doc__run_free(weft_doc *d, uint32_t h)
 int doc__arena_append(weft_doc *d, uint32_t slot, const char *s, uint32_t n, uint32_t *off)
 {
     agent_slot *a = &d->ag[slot];
+    if (n <= 4 && a->text_cap - a->text_n >= 4) { /* typing: no call into memcpy */
+        for (uint32_t i = 0; i < n; i++)
+            a->text[a->text_n + i] = s[i];
+        *off = a->text_n;
+        a->text_n += n;
+        return 0;
+    }
     if ((uint64_t)a->text_n + n > UINT32_MAX / 2)
         return WEFT_E_NOMEM;
     if (doc__grow((void **)&a->text, &a->text_cap, a->text_n + n, 1))

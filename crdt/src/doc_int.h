@@ -179,7 +179,10 @@ struct weft_doc {
 
     /* position cache for local edits: a leaf and its visible start */
     uint32_t cache_leaf, cache_cp, cache_u16;
-    uint32_t hint;            /* index in its leaf of the run last found (a guess) */
+    uint32_t hint; /* index in its leaf of the run last found (a guess) */
+    /* finger: the run last found by position and its visible start; valid
+     * while every visible-length change since was to that run itself */
+    uint32_t finger, finger_cp;
     uint32_t len_cp, len_u16; /* visible totals */
     /* weft_doc_del_get walks forward pieces of reverse records in order */
     size_t dget_i;

@@ -287,7 +287,7 @@ static int finish_origins(weft_doc *d)
                 rc = WEFT_E_BADLOAD;
             /* origin-right may sit inside a run: the halves of a split merge back */
             if (r->or.agent != WEFT_NONE &&
-                (doc__lookup(d, r->or, &o, &isdel) || isdel || ord[o] <= ord[h]))
+                         (doc__lookup(d, r->or, &o, &isdel) || isdel || ord[o] <= ord[h]))
                 rc = WEFT_E_BADLOAD;
         }
     }

@@ -41,6 +41,7 @@ int tree__init(weft_doc *d)
     d->root = d->first_leaf = d->last_leaf = l;
     d->height = 0;
     d->cache_leaf = NIL;
+    d->finger = NIL;
     return 0;
 }
 
@@ -255,6 +256,8 @@ void tree__adjust(weft_doc *d, uint32_t h, int32_t dcp, int32_t du16)
     uint32_t lf = d->runs[h].leaf;
     if (lf != d->cache_leaf)
         d->cache_leaf = NIL;
+    if (h != d->finger)
+        d->finger = NIL;
     d->len_cp += (uint32_t)dcp;
     d->len_u16 += (uint32_t)du16;
     leaf *L = &d->leaves[lf];
@@ -334,6 +337,15 @@ int tree__find(weft_doc *d, uint32_t pos, int by16, uint32_t *h, uint32_t *off)
 {
     uint32_t lf;
     uint32_t base_cp = 0, base_u16 = 0;
+    if (!by16 && d->finger != NIL && pos >= d->finger_cp) {
+        const run *f = &d->runs[d->finger];
+        if (!f->deleted && pos - d->finger_cp < f->len) {
+            *h = d->finger;
+            *off = pos - d->finger_cp;
+            return 0;
+        }
+    }
+    uint32_t query = pos;
     if (d->cache_leaf != NIL) {
         const leaf *C = &d->leaves[d->cache_leaf];
         uint32_t b = by16 ? d->cache_u16 : d->cache_cp;
@@ -375,6 +387,8 @@ in_leaf : {
                 *h = L->r[i];
                 *off = pos;
                 d->hint = i;
+                d->finger = L->r[i];
+                d->finger_cp = query - pos;
                 return 0;
             }
             pos -= w;

@@ -6,7 +6,9 @@ int weft_utf8_count(const char *str, size_t bytes, uint32_t *cps, uint32_t *unit
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
-    uint64_t n = 0, u = 0;
+    while (i < bytes && s[i] < 0x80) /* ASCII prefix */
+        i++;
+    uint64_t n = i, u = i;
     while (i < bytes) {
         unsigned c = s[i];
         if (c < 0x80) {
