@@ -2,7 +2,8 @@
 // batch is committed (so after the broadcast to the others), and whatever
 // was acknowledged survives a SIGKILL. A clean restart keeps the state.
 import assert from 'node:assert/strict';
-import { stest, startServer, sleep } from './lib/harness.mjs';
+import { execFileSync } from 'node:child_process';
+import { stest, startServer, sleep, WEFT_BIN } from './lib/harness.mjs';
 import { connect, joined, T, CLOSE } from './lib/client.mjs';
 import { haveEngine, toWire } from './lib/replica.mjs';
 import { decodeSnapshot } from './lib/snapshot.mjs';
@@ -71,6 +72,11 @@ stest('SIGKILL under load: after a restart every acknowledged op is present', as
   await Promise.all(pumps);
   // Acks that arrived before the kill: read after it, as the client saw them.
   const final = clients.map((c) => c.acked.nextSeq);
+  const unacked = clients.reduce((n, c, i) => n + markers[i].filter((m) => m.end > final[i]).length, 0);
+  assert.ok(unacked > 0, 'the kill did not happen under load (every op was acked)');
+  t.diagnostic(`killed with ${unacked} markers sent but not acked`);
+  // The database is consistent after kill -9 (log replay == snapshots).
+  execFileSync(WEFT_BIN, ['check', '--db', s.db], { stdio: 'pipe', timeout: 30000 });
   await s.start({ samePort: true });
 
   const text = await s.text('load');

@@ -56,6 +56,8 @@ export function tempDir(t, prefix = 'weft-test-') {
   return dir;
 }
 
+const SANITIZER = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/;
+
 export class Server {
   constructor(opts) {
     this.opts = opts;
@@ -228,6 +230,9 @@ export async function startServer(t, opts = {}) {
   t.after(async () => {
     const r = await s.stop();
     if (r?.forced) t.diagnostic(`weft serve (pid ${s.pid}) ignored SIGTERM for 5 s and was killed`);
+    // A sanitizer build reports memory errors and leaks on stderr.
+    const i = s.log.findIndex((l) => SANITIZER.test(l));
+    if (i >= 0) throw new Error(`weft serve (port ${s.port}) sanitizer report:\n${s.log.slice(i, i + 40).join('\n')}`);
   });
   (t.weftServers ??= []).push(s);
   await s.start();
