@@ -144,7 +144,8 @@ int tools__export(weft_store *st, const char *name, FILE *out, FILE *log)
     if (!rc && (fwrite(c.line.p, 1, c.line.n, out) != c.line.n || fflush(out) != 0))
         rc = WEFT_TOOLS_E_IO;
     if (!rc && log)
-        fprintf(log, "export: %s: %" PRIu64 " batches, %zu agents\n", di.name, c.count, ag.n);
+        fprintf(log, "export: %s: %" PRIu64 " batch%s, %zu agent%s\n", di.name, c.count,
+                c.count == 1 ? "" : "es", ag.n, ag.n == 1 ? "" : "s");
     weft_buf_cleanup(&text);
     weft_buf_cleanup(&c.line);
     weft_proto_msg_cleanup(&c.m);
@@ -492,8 +493,8 @@ int tools__import(weft_store *st, FILE *in, const char *as, FILE *log)
         rc = WEFT_TOOLS_E_MISMATCH;
     }
     if (!rc && log)
-        fprintf(log, "import: '%s': %zu batches, %zu agents, %zu bytes of text\n", name, f.n,
-                f.agents.n, f.text_n);
+        fprintf(log, "import: '%s': %zu batch%s, %zu agent%s, %zu bytes of text\n", name, f.n,
+                f.n == 1 ? "" : "es", f.agents.n, f.agents.n == 1 ? "" : "s", f.text_n);
     weft_doc_free(back);
     weft_doc_free(d);
     ifile_free(&f);
