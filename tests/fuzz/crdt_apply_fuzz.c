@@ -14,7 +14,7 @@
  *             5-7   deliver a pooled op  [index][slice]  (whole or a slice)
  *             8-10  forged remote op     (see forge_op)
  *             11    sync: ops_since(version of d) of doc e applied to d  [e]
- *             12    switch d's local agent  [k]
+ *             12    switch d's local agent, or reload d from a snapshot  [k]
  *             13    position probes: pos16 and anchor round trips  [pos][assoc]
  *             14    history probes: text_at now and at the previous probe's
  *                   version, id_at / deleter  [pos]
@@ -698,9 +698,17 @@ static void flush_pool(world *w, int d)
 
 /* ---- agents and probes ------------------------------------------------------------ */
 
+static void reload_from_snapshot(world *w, int d);
+
+/* [k]: k % 8 < 4 switches d's local agent, otherwise d is reloaded from a
+ * snapshot of itself. */
 static void switch_agent(world *w, int d, cursor *c)
 {
-    uint32_t k = next8(c) % 4;
+    uint32_t k = next8(c) % 8;
+    if (k >= 4) {
+        reload_from_snapshot(w, d);
+        return;
+    }
     if (is_server(w, d) && !w->chaos)
         return; /* the server never authors ops in strict mode */
     int rc = weft_doc_set_agent(w->doc[d], (uint32_t)d + 1 + 10 * k);
@@ -800,9 +808,9 @@ static void check_rebuild(world *w, const weft_doc *doc)
     weft_oplist_cleanup(&ops);
 }
 
-/* Loading doc's runs, delete records and spans into a fresh document gives
- * the same text and version; the loaded document then knows every op. */
-static void check_snapshot(world *w, const weft_doc *doc)
+/* A new document loaded from doc's runs, delete records and spans (what a
+ * snapshot holds), with the same text and version. */
+static weft_doc *snapshot_copy(world *w, const weft_doc *doc)
 {
     weft_doc *s = weft_doc_new(WEFT_NONE);
     REQUIRE(s != NULL);
@@ -834,20 +842,42 @@ static void check_snapshot(world *w, const weft_doc *doc)
     rc = weft_doc_text(s, &a);
     REQUIRE_RC(rc == 0, rc);
     REQUIRE(a.n == w->text.n && (a.n == 0 || memcmp(a.p, w->text.p, a.n) == 0));
+    weft_buf_cleanup(&a);
     get_version(doc, &w->vv_a);
     get_version(s, &w->vv_b);
     REQUIRE(vv_equal(&w->vv_a, &w->vv_b));
+    return s;
+}
+
+/* The snapshot copy of doc already knows every op doc can send. */
+static void check_snapshot(world *w, const weft_doc *doc)
+{
+    weft_doc *s = snapshot_copy(w, doc);
     weft_oplist ops;
     weft_oplist_init(&ops);
-    rc = weft_doc_ops_since(doc, NULL, &ops);
+    int rc = weft_doc_ops_since(doc, NULL, &ops);
     REQUIRE_RC(rc == 0, rc);
     for (size_t i = 0; i < ops.n; i++) {
         rc = weft_doc_apply(s, &ops.ops[i], NULL);
         REQUIRE_RC(rc == WEFT_DUPLICATE, rc);
     }
     weft_oplist_cleanup(&ops);
-    weft_buf_cleanup(&a);
     weft_doc_free(s);
+}
+
+/* Document d is replaced by its snapshot copy (same local agent), as after
+ * a restart: everything later must work on the loaded document. Parked ops
+ * are not part of a snapshot and are lost, as they would be. */
+static void reload_from_snapshot(world *w, int d)
+{
+    weft_doc *s = snapshot_copy(w, w->doc[d]);
+    uint32_t agent = weft_doc_agent(w->doc[d]);
+    if (agent != WEFT_NONE) {
+        int rc = weft_doc_set_agent(s, agent);
+        REQUIRE_RC(rc == 0, rc);
+    }
+    weft_doc_free(w->doc[d]);
+    w->doc[d] = s;
 }
 
 /* Strict mode: after exchanging everything, documents 0 and 1 converge. */
