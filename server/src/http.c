@@ -33,17 +33,61 @@ static void reply_text(http_state *h, const char *text)
     reply_owned(h, b, b ? strlen(b) : 0);
 }
 
+#ifdef WEFT_HAVE_TOOLS
+/* lws has url-decoded the path: encode it again (all but unreserved and '/')
+ * so a document name holding '?', '%' or '#' reaches the API intact. */
+static char *path_reencode(const char *path)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(path);
+    char *out = malloc(3 * n + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("-._~/", *p)) {
+            *o++ = (char)*p;
+        } else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    *o = 0;
+    return out;
+}
+
+/* The query string: lws keeps each name=value as a fragment (url-decoded). */
+static void query_join(struct lws *wsi, char *q, size_t cap)
+{
+    size_t n = 0;
+    q[0] = 0;
+    for (int i = 0; n + 2 < cap; i++) {
+        int l = lws_hdr_copy_fragment(wsi, q + n + (n ? 1 : 0), (int)(cap - n - 1),
+                                      WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (l <= 0)
+            break;
+        if (n)
+            q[n] = '&';
+        n += (size_t)l + (n ? 1 : 0);
+    }
+}
+#endif
+
 static int route_api(server *srv, struct lws *wsi, http_state *h, const char *path,
                      const char **ctype)
 {
     *ctype = "application/json";
 #ifdef WEFT_HAVE_TOOLS
     char query[2048];
-    int ql = lws_hdr_copy(wsi, query, sizeof query, WSI_TOKEN_HTTP_URI_ARGS);
+    query_join(wsi, query, sizeof query);
+    char *epath = path_reencode(path);
     weft_buf out;
     weft_buf_init(&out);
     int status = 500;
-    int rc = weft_api_get(srv->store, path, ql > 0 ? query : NULL, &out, &status);
+    int rc = epath ? weft_api_get(srv->store, epath, query[0] ? query : NULL, &out, &status)
+                   : WEFT_TOOLS_E_NOMEM;
+    free(epath);
     if (rc && status < 400)
         status = 500;
     if (out.n == 0) {

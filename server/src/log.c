@@ -4,6 +4,7 @@
 #include <libwebsockets.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -57,5 +58,8 @@ static void lws_emit(int lws_level, const char *line)
 
 void log_hook_lws(void)
 {
-    lws_set_log_level(LLL_ERR | (g_level >= LOG_DEBUG ? LLL_WARN : 0), lws_emit);
+    int lv = LLL_ERR | (g_level >= LOG_DEBUG ? LLL_WARN : 0);
+    if (getenv("WEFT_LWS_DEBUG")) /* lws's own notices and info lines, for debugging */
+        lv |= LLL_WARN | LLL_NOTICE | LLL_INFO;
+    lws_set_log_level(lv, lws_emit);
 }

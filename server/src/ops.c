@@ -23,15 +23,17 @@ static uint32_t ops_validate(session *s, const weft_proto_msg *m, const char **w
     size_t n = m->batches[0].nops;
     uint32_t expect = ops[0].id.seq;
     uint64_t ins = 0;
-    if (expect > s->next_seq) {
-        *why = "seq gap: ops are missing before this batch";
-        return WEFT_CLOSE_BAD_OP;
-    }
     for (size_t i = 0; i < n; i++) {
         if (ops[i].id.agent != s->agent) {
             *why = "ops of an agent this session does not own";
             return WEFT_CLOSE_AGENT_CONFLICT;
         }
+    }
+    if (expect > s->next_seq) {
+        *why = "seq gap: ops are missing before this batch";
+        return WEFT_CLOSE_BAD_OP;
+    }
+    for (size_t i = 0; i < n; i++) {
         if (ops[i].id.seq != expect) {
             *why = "seqs within the batch are not contiguous";
             return WEFT_CLOSE_BAD_OP;
@@ -129,7 +131,7 @@ static void ops_commit(session *s, const weft_proto_msg *m)
 static void parked_update(room *r)
 {
     size_t p = weft_doc_parked(r->doc);
-    metrics.parked += p - r->parked;
+    metrics.parked = metrics.parked + p - r->parked;
     r->parked = p;
 }
 
@@ -190,13 +192,14 @@ void ops_handle(session *s, const weft_proto_msg *m)
         return;
     }
     room *r = s->room;
+    size_t parked_before = r->parked;
     code = ops_apply(s, m, &why);
     parked_update(r);
     if (s->kept.n > 0)
         ops_commit(s, m);
     else if (!code)
         room_ack_wait(r, s, s->agent, s->next_seq, r->lsn_assigned);
-    if (!code && r->parked > s->srv->cfg->max_parked) {
+    if (!code && r->parked > parked_before && r->parked > s->srv->cfg->max_parked) {
         code = WEFT_CLOSE_BAD_OP;
         why = "too many ops waiting for missing dependencies";
     }

@@ -120,6 +120,8 @@ static int room_load(room *r)
     }
     r->lsn_assigned = r->lsn_durable = head;
     r->state = R_READY;
+    r->parked = weft_doc_parked(r->doc);
+    metrics.parked += r->parked;
     log_info("room_load doc=\"%s\" lsn=%llu snapshot=%llu agents=%zu bytes=%zu ms=%lld", r->name,
              (unsigned long long)head, (unsigned long long)r->snap_lsn, r->nagents,
              weft_doc_bytes(r->doc), (long long)(now_ms() - t0));

@@ -99,6 +99,7 @@ static int create_vhost(server *srv)
     if (!c->host_v6)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (c->tls_cert) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* per vhost too, or no TLS */
         info.ssl_cert_filepath = c->tls_cert;
         info.ssl_private_key_filepath = c->tls_key;
         info.alpn = "http/1.1";

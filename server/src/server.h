@@ -91,7 +91,8 @@ struct session {
     presence_state pres;
     weft_oplist kept; /* scratch for accepted ops */
 
-    lws_sorted_usec_list_t hello_sul, expiry_sul;
+    bool close_ready; /* the grace after the error frame has passed */
+    lws_sorted_usec_list_t hello_sul, expiry_sul, close_sul;
 };
 
 session *session_new(server *srv, struct lws *wsi);

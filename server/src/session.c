@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CLOSE_GRACE_MS 100
+
 session *session_new(server *srv, struct lws *wsi)
 {
     session *s = calloc(1, sizeof *s);
@@ -74,6 +76,7 @@ void session_gone(session *s)
 {
     lws_sul_cancel(&s->hello_sul);
     lws_sul_cancel(&s->expiry_sul);
+    lws_sul_cancel(&s->close_sul);
     if (s->room)
         room_leave(s->room, s);
     outq_cleanup(&s->q);
@@ -141,8 +144,16 @@ void session_close(session *s, uint32_t code, const char *msg, bool drop)
     snprintf(s->close_msg, sizeof s->close_msg, "%s", msg);
     s->state = S_CLOSING;
     /* a client that reads nothing never becomes writeable: give it 5 s */
-    lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+    lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, 5);
     lws_callback_on_writable(s->wsi);
+}
+
+static void close_grace_cb(lws_sorted_usec_list_t *sul)
+{
+    session *s = lws_container_of(sul, session, close_sul);
+    s->close_ready = true;
+    if (s->wsi)
+        lws_callback_on_writable(s->wsi);
 }
 
 int session_writeable(session *s)
@@ -156,6 +167,16 @@ int session_writeable(session *s)
             return -1;
         if (!outq_empty(&s->q) || s->state == S_CLOSING)
             lws_callback_on_writable(s->wsi);
+        return 0;
+    }
+    if (s->state == S_CLOSING && !s->close_ready) {
+        /* Let what the client already sent arrive and be discarded first:
+         * closing with unread input makes the kernel send a RST, and the
+         * client may lose the error frame and the close code with it. */
+        if (!lws_dll2_is_detached(&s->close_sul.list))
+            return 0;
+        lws_sul_schedule(s->srv->ctx, 0, &s->close_sul, close_grace_cb,
+                         CLOSE_GRACE_MS * LWS_US_PER_MS);
         return 0;
     }
     if (s->state == S_CLOSING) {

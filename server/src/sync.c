@@ -205,7 +205,10 @@ void sync_welcome(session *s)
         s->state = S_LIVE;
         log_info("welcome session=%llu doc=\"%s\" agent=%u lsn=%llu body=%s queued=%zu",
                  (unsigned long long)s->id, s->room->name, s->agent,
-                 (unsigned long long)s->room->lsn_assigned, snap.n ? "snapshot" : "ops",
+                 (unsigned long long)s->room->lsn_assigned,
+                 snap.n       ? "snapshot"
+                 : s->q.n > 1 ? "ops"
+                              : "none",
                  s->q.bytes_all);
     }
     for (size_t i = 0; i < sc.ncopies; i++)

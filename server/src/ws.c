@@ -67,8 +67,9 @@ static int ws_established(struct lws *wsi, conn_data *cd)
     cd->s = s;
     if (!s)
         return -1;
-    char tok[2048];
-    if (lws_get_urlarg_by_name(wsi, "token=", tok, sizeof tok))
+    char arg[2048];
+    const char *tok = lws_get_urlarg_by_name(wsi, "token=", arg, sizeof arg);
+    if (tok) /* points after "token=" inside arg */
         s->query_token = strdup(tok);
     const char *why = NULL;
     uint32_t code = ws_admit(s, wsi, &why);
