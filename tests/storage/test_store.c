@@ -1,6 +1,7 @@
 /* test_store.c — the store's interface: open and migrate, documents, agents,
  * append and its idempotence, group commit, load, ranges, since-vv, history,
  * backup, two stores on one file, and a frozen version-1 database. */
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "test_util.h"
@@ -629,6 +630,98 @@ static void test_backup_and_two_stores(void)
     weft_store_close(s);
 }
 
+/* A reader thread loads the document over and over while the owner
+ * appends: every load is a consistent prefix (LSNs 1..head, bytes intact)
+ * and the head never goes back. */
+typedef struct reader_ctx {
+    weft_store *s;
+    weft_store_doc d;
+    int stop; /* under mu */
+    pthread_mutex_t mu;
+    uint64_t loads;
+    int bad;
+} reader_ctx;
+
+typedef struct prefix_check {
+    uint64_t next;
+    int bad;
+} prefix_check;
+
+static int prefix_row(void *ctx, const weft_store_batch *b)
+{
+    prefix_check *p = ctx;
+    uint8_t buf[16384];
+    size_t n = test_payload(4, b->seq, buf, sizeof buf);
+    if (b->lsn != p->next || b->seq != b->lsn - 1 || b->ops.len != n ||
+        memcmp(b->ops.ptr, buf, n) != 0)
+        p->bad = 1;
+    p->next++;
+    return 0;
+}
+
+static void *reader_main(void *arg)
+{
+    reader_ctx *c = arg;
+    uint64_t last_head = 0; /* per reader: another reader's load may be newer */
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        int stop = c->stop;
+        pthread_mutex_unlock(&c->mu);
+        if (stop)
+            break;
+        prefix_check p = {.next = 1};
+        uint64_t head = 0;
+        int rc = weft_store_load(c->s, c->d, UINT64_MAX, NULL, prefix_row, &p, &head);
+        weft_store_vv_entry vv = {4, (uint32_t)(head / 2)};
+        prefix_check q = {.next = head / 2 + 1};
+        int rc2 = weft_store_since(c->s, c->d, &vv, 1, prefix_row, &q);
+        pthread_mutex_lock(&c->mu);
+        if (rc || rc2 || p.bad || q.bad || p.next != head + 1 || head < last_head ||
+            q.next < head + 1)
+            c->bad = 1;
+        last_head = head;
+        c->loads++;
+        pthread_mutex_unlock(&c->mu);
+    }
+    return NULL;
+}
+
+static void test_concurrent_reads(void)
+{
+    waker w;
+    waker_init(&w);
+    weft_store *s = open_store("conc.db", &w);
+    reader_ctx c = {.s = s};
+    pthread_mutex_init(&c.mu, NULL);
+    CHECK_OK(weft_store_doc_ensure(s, "c", 1, &c.d));
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        CHECK(pthread_create(&th[i], NULL, reader_main, &c) == 0);
+    static uint8_t buf[16384];
+    static weft_store_completion done[100];
+    for (uint32_t t = 0; t < 20; t++) {
+        for (uint32_t i = 0; i < 100; i++) {
+            uint32_t seq = t * 100 + i;
+            size_t n = test_payload(4, seq, buf, sizeof buf);
+            weft_store_append_req r = batch(c.d, 4, seq, 1, buf, n);
+            CHECK_OK(weft_store_submit_append(s, &r, seq));
+        }
+        weft_store_flush(s);
+        waker_collect(&w, s, done, 100);
+        for (int i = 0; i < 100; i++)
+            CHECK_OK(done[i].status);
+    }
+    pthread_mutex_lock(&c.mu);
+    c.stop = 1;
+    pthread_mutex_unlock(&c.mu);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    CHECK(!c.bad && c.loads > 0);
+    pthread_mutex_destroy(&c.mu);
+    weft_store_close(s);
+    waker_cleanup(&w);
+}
+
 /* Bad values and bad pages on disk come back as errors, never a crash. */
 static void test_bad_disk_bytes(void)
 {
@@ -776,6 +869,7 @@ int main(void)
     test_since_vv();
     test_backup_and_two_stores();
     test_checkpoint();
+    test_concurrent_reads();
     test_bad_disk_bytes();
     test_golden_v1();
     test_rmdir(dir);
