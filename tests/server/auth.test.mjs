@@ -194,3 +194,33 @@ stest('auth: WEFT_SECRET in the environment works like --secret-file', async (t)
   const d = await connect(t, s);
   await d.join({ doc: 'env', token: tok, user: ada });
 });
+
+stest('auth: a read-only token cannot create a document (4006)', async (t) => {
+  const s = await startServer(t, { secret: SECRET });
+  await helloClose(t, s, { doc: 'nothing-here', token: mintToken(s, { user: 'viewer', doc: '*', readOnly: true }) }, CLOSE.UNKNOWN_DOC, 'read-only hello for a missing doc');
+  const docs = await s.json('/api/docs');
+  assert.equal(docs.length, 0, `a read-only hello created ${JSON.stringify(docs)}`);
+});
+
+stest('auth: --allow-origin lists the accepted origins; * accepts any', async (t) => {
+  const s = await startServer(t, { secret: SECRET, args: ['--allow-origin', 'https://app.example', '--allow-origin', 'https://other.example'] });
+  const tok = mintToken(s, { user: 'ada', doc: 'o' });
+  for (const origin of ['https://app.example', 'https://other.example']) {
+    const c = await connect(t, s, { origin });
+    await c.join({ doc: 'o', token: tok, user: ada });
+  }
+  // (Whether the same-host origin stays allowed next to an explicit list is
+  // not specified; not asserted.)
+  for (const origin of ['https://evil.example', 'https://app.example.evil.example', 'http://app.example']) {
+    const c = await connect(t, s, { origin }).catch((e) => e);
+    if (c instanceof Error) {
+      assert.equal(c.status, 403, `${origin}: ${c.message}`);
+      continue;
+    }
+    c.send(hello({ doc: 'o', token: tok, user: ada }));
+    await assertErrorClose(assert, c, CLOSE.POLICY, { what: `origin ${origin} not in the list` });
+  }
+  const any = await startServer(t, { secret: SECRET, args: ['--allow-origin', '*'] });
+  const c = await connect(t, any, { origin: 'https://anything.example' });
+  await c.join({ doc: 'o', token: mintToken(any, { user: 'ada', doc: 'o' }), user: ada });
+});
