@@ -168,3 +168,21 @@ stest('rooms unload when idle and reload intact', async (t) => {
   await b.waitAcked();
   assert.equal(await s.text('idle'), 'unload after');
 }, { skip: noEngine });
+
+stest('shutdown: ops the server took before SIGTERM are acked before the 1001 close and kept', async (t) => {
+  const s = await startServer(t);
+  const a = await joined(t, s, { doc: 'term', user: ada });
+  const b = await joined(t, s, { doc: 'term', user: bob });
+  for (let i = 0; i < 50; i++) a.append(`${i % 10}`);
+  const want = a.replica.doc.nextSeq(a.agent);
+  // Once b has seen the last broadcast the server holds every batch.
+  await b.until(() => b.replica.doc.nextSeq(a.agent) === want, { what: 'broadcast of all 50 batches' });
+  process.kill(s.pid, 'SIGTERM');
+  const ci = await a.closed;
+  assert.equal(ci.code, CLOSE.GOING_AWAY);
+  assert.equal(a.acked.nextSeq, want, `acked up to ${a.acked.nextSeq} of ${want} before the 1001 close`);
+  const r = await s.exited;
+  assert.equal(r.code, 0);
+  await s.start({ samePort: true });
+  assert.equal(await s.text('term'), a.text);
+}, { skip: noEngine });
