@@ -494,6 +494,71 @@ static void test_corrupt_log(void)
     fx_close(&g);
 }
 
+typedef struct agents_seen {
+    uint32_t n;
+    char users[4][8];
+} agents_seen;
+
+static int agent_row(void *ctx, const weft_store_agent_row *a)
+{
+    agents_seen *s = ctx;
+    CHECK(a->agent == s->n && s->n < 4);
+    snprintf(s->users[s->n++], sizeof s->users[0], "%s", a->user ? a->user : "-");
+    return 0;
+}
+
+/* A file whose agent list skips numbers still imports with the same agent
+ * numbers (the skipped ones are allocated without a user). */
+static void test_import_agent_gap(fx *f)
+{
+    weft_store_doc d;
+    CHECK(weft_store_doc_ensure(f->st, "gap", 1, &d) == 0);
+    static const char *const users[] = {"u0", "u1", "u2"};
+    for (uint32_t a = 0; a < 3; a++) {
+        uint32_t got;
+        CHECK(weft_store_agent_new(f->st, d, users[a], 1, &got) == 0 && got == a);
+    }
+    weft_doc *w = weft_doc_new(2);
+    weft_oplist l;
+    weft_oplist_init(&l);
+    CHECK(weft_doc_insert(w, 0, "hi", 2, &l) == 0);
+    weft_buf b;
+    weft_buf_init(&b);
+    CHECK(weft_proto_batch_encode(NULL, 0, l.ops, l.n, &b) == 0);
+    weft_store_append_req r = {d, 2, 0, 2, "u2", 7, {(const uint8_t *)b.p, b.n}};
+    CHECK(weft_store_append(f->st, &r, NULL) == 0);
+    char *out, *err;
+    CHECK_EQ(RUN(f, &out, &err, "export", "gap"), 0);
+    const char *drop = "{\"agent\":1,\"user\":\"u1\",\"created\":1},";
+    char *pos = strstr(out, drop);
+    CHECK(pos);
+    memmove(pos, pos + strlen(drop), strlen(pos + strlen(drop)) + 1);
+    char path[340];
+    snprintf(path, sizeof path, "%s/gap.weft", f->dir);
+    FILE *fp = fopen(path, "wb");
+    fputs(out, fp);
+    fclose(fp);
+    free(out);
+    free(err);
+    CHECK_EQ(RUN(f, &out, &err, "import", path, "--as", "gap2"), 0);
+    free(out);
+    free(err);
+    CHECK_EQ(RUN(f, &out, &err, "cat", "gap2"), 0);
+    CHECK_STR(out, "hi");
+    free(out);
+    free(err);
+    CHECK(weft_store_doc_find(f->st, "gap2", &d) == 0);
+    agents_seen seen = {0};
+    CHECK(weft_store_agents(f->st, d, agent_row, &seen) == 0);
+    CHECK_EQ(seen.n, 3);
+    CHECK_STR(seen.users[0], "u0");
+    CHECK_STR(seen.users[1], "-");
+    CHECK_STR(seen.users[2], "u2");
+    weft_buf_cleanup(&b);
+    weft_oplist_cleanup(&l);
+    weft_doc_free(w);
+}
+
 int main(void)
 {
     fx f;
@@ -505,6 +570,7 @@ int main(void)
     test_replay_check(&f);
     test_export_import(&f);
     test_corrupt_snapshot(&f);
+    test_import_agent_gap(&f);
     fx_close(&f);
     test_bigger();
     test_corrupt_log();

@@ -21,6 +21,8 @@
 
 #define EXPORT_VERSION 1
 #define IMPORT_GROUP 4096
+/* Agent numbers a file may skip in total (each costs a row on import). */
+#define MAX_AGENT_GAP (1u << 20)
 
 /* ---- export ------------------------------------------------------------------------ */
 
@@ -245,6 +247,8 @@ static int parse_header(ifile *f, json_t *h)
         f->agents.a[f->agents.n++] = (tools_agent){(uint32_t)agent, user, t};
         if (i && f->agents.a[i - 1].agent >= agent)
             return WEFT_TOOLS_E_FORMAT; /* strictly increasing */
+        if (agent > i + MAX_AGENT_GAP)
+            return WEFT_TOOLS_E_FORMAT; /* numbers the import would have to burn */
     }
     return 0;
 }
@@ -400,7 +404,33 @@ static void nap(void)
     nanosleep(&ts, NULL);
 }
 
-/* Appends batches [from, to) as one group and waits for their LSNs. */
+/* Waits for the n completions of the requests just flushed: each must
+ * succeed and report what its token says (the LSN of an append, the number
+ * of a new agent) — anything else means another writer got in between. */
+static int wait_done(weft_store *st, size_t n)
+{
+    weft_store_completion cs[256];
+    size_t done = 0;
+    while (done < n) {
+        size_t k = weft_store_poll(st, cs, 256);
+        if (!k) {
+            nap();
+            continue;
+        }
+        for (size_t j = 0; j < k; j++) {
+            const weft_store_completion *c = &cs[j];
+            if (c->status != 0)
+                return c->status < 0 ? tools__store_err(c->status) : WEFT_TOOLS_E_STORE;
+            uint64_t got = c->kind == WEFT_STORE_REQ_APPEND ? c->lsn : c->agent;
+            if (got != c->token)
+                return WEFT_TOOLS_E_STORE;
+        }
+        done += k;
+    }
+    return 0;
+}
+
+/* Appends batches [from, to) as one group (one transaction). */
 static int append_group(weft_store *st, weft_store_doc doc, const ifile *f, size_t from, size_t to)
 {
     for (size_t i = from; i < to; i++) {
@@ -412,21 +442,32 @@ static int append_group(weft_store *st, weft_store_doc doc, const ifile *f, size
             return tools__store_err(rc);
     }
     weft_store_flush(st);
-    size_t done = from;
-    weft_store_completion cs[256];
-    while (done < to) {
-        size_t k = weft_store_poll(st, cs, 256);
-        if (!k) {
-            nap();
-            continue;
+    return wait_done(st, to - from);
+}
+
+/* Agents keep their numbers: a new document hands out 0, 1, 2 ..., so
+ * every number up to the highest is allocated in order (numbers the file
+ * lacks get no user). */
+static int agents_write(weft_store *st, weft_store_doc doc, const ifile *f)
+{
+    if (!f->agents.n)
+        return 0;
+    uint64_t top = f->agents.a[f->agents.n - 1].agent;
+    size_t k = 0;
+    for (uint64_t a = 0; a <= top;) {
+        uint64_t end = a + IMPORT_GROUP <= top + 1 ? a + IMPORT_GROUP : top + 1, n = end - a;
+        for (; a < end; a++) {
+            const tools_agent *src =
+                k < f->agents.n && f->agents.a[k].agent == a ? &f->agents.a[k++] : NULL;
+            int rc = weft_store_submit_agent(st, doc, src ? src->user : NULL,
+                                             src ? src->created : f->created, a);
+            if (rc)
+                return tools__store_err(rc);
         }
-        for (size_t j = 0; j < k; j++) {
-            if (cs[j].status != 0)
-                return cs[j].status < 0 ? tools__store_err(cs[j].status) : WEFT_TOOLS_E_STORE;
-            if (cs[j].lsn != cs[j].token)
-                return WEFT_TOOLS_E_STORE; /* someone else wrote to the new document */
-        }
-        done += k;
+        weft_store_flush(st);
+        int rc = wait_done(st, n);
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -440,19 +481,7 @@ static int write_doc(weft_store *st, const ifile *f, const char *name, const wef
     rc = weft_store_doc_ensure(st, name, f->created, id);
     if (rc)
         return rc == WEFT_STORE_ALREADY ? WEFT_TOOLS_E_EXISTS : tools__store_err(rc);
-    /* Agents keep their numbers: a new document hands out 0, 1, 2 ... */
-    uint32_t top = f->agents.n ? f->agents.a[f->agents.n - 1].agent : 0;
-    for (uint64_t a = 0; f->agents.n && a <= top && !rc; a++) {
-        const tools_agent *src = NULL;
-        for (size_t i = 0; i < f->agents.n && !src; i++)
-            if (f->agents.a[i].agent == a)
-                src = &f->agents.a[i];
-        uint32_t got;
-        rc = tools__store_err(weft_store_agent_new(st, *id, src ? src->user : NULL,
-                                                   src ? src->created : f->created, &got));
-        if (!rc && got != a)
-            rc = WEFT_TOOLS_E_STORE;
-    }
+    rc = agents_write(st, *id, f);
     for (size_t i = 0; i < f->n && !rc; i += IMPORT_GROUP)
         rc = append_group(st, *id, f, i, i + IMPORT_GROUP < f->n ? i + IMPORT_GROUP : f->n);
     weft_buf snap;
