@@ -260,6 +260,7 @@ void weft_store_get_stats(weft_store *s, weft_store_stats *out)
 {
     pthread_mutex_lock(&s->mu);
     *out = s->stats;
+    out->queued = s->staged.n + s->ready.n + s->applying;
     pthread_mutex_unlock(&s->mu);
 }
 

@@ -95,6 +95,7 @@ struct weft_store {
     pthread_cond_t work_cv; /* writer waits for ready work or stop */
     pthread_cond_t done_cv; /* synchronous callers wait for req->done */
     req_list staged, ready, done;
+    size_t applying; /* requests the writer has taken and not finished */
     bool stopping;
     int failed; /* sticky error, 0 while healthy */
     weft_store_stats stats;

@@ -490,6 +490,7 @@ void *store__writer_main(void *arg)
             break;
         req_list group = {0};
         take_group(s, &group);
+        s->applying = group.n;
         int failed = s->failed;
         pthread_mutex_unlock(&s->mu);
 
@@ -512,6 +513,7 @@ void *store__writer_main(void *arg)
             if (err && !store__rc_is_transient(err))
                 s->failed = err;
         }
+        s->applying = 0;
         bool wake = finish(s, &group);
         if (wake && s->opts.wake) {
             pthread_mutex_unlock(&s->mu);

@@ -372,12 +372,13 @@ static void test_group_commit(void)
     CHECK(after.max_group == N + 4);
     CHECK(weft_store_poll(s, c, 4) == 0);
 
+    CHECK(after.queued == 0);
     /* Nothing moves before the flush. */
     weft_store_append_req r = batch(d, 8, 0, 1, "late", 4);
     CHECK_OK(weft_store_submit_append(s, &r, 77));
     CHECK(weft_store_poll(s, c, 1) == 0);
     weft_store_get_stats(s, &before);
-    CHECK(before.commits == after.commits);
+    CHECK(before.commits == after.commits && before.queued == 1);
     weft_store_flush(s);
     waker_collect(&w, s, c, 1);
     CHECK(c[0].token == 77 && c[0].status == 0 && c[0].lsn == N + 1);

@@ -245,6 +245,7 @@ typedef struct weft_store_stats {
     uint64_t conflicts;
     uint64_t errors;            /* requests completed with another negative status */
     uint64_t max_group;         /* largest number of requests in one transaction */
+    uint64_t queued;            /* now: requests staged, ready or being applied (backlog) */
     uint64_t checkpoints;       /* WAL checkpoints run (after acks went out) */
     uint64_t checkpoint_errors; /* failed ones: harmless, the WAL keeps the data */
 } weft_store_stats;
