@@ -3,6 +3,7 @@
  * reading history (token, replay, check, export, import). */
 #include "tools_int.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -227,6 +228,8 @@ static int cmd_token(const cmd *c, const args *a, FILE *out, FILE *err)
             return 2;
         }
         keylen = strlen(env);
+        while (keylen && isspace((unsigned char)env[keylen - 1])) /* as the server does */
+            keylen--;
         memcpy(key, env, keylen);
     }
     uint64_t ttl = DEFAULT_TTL;

@@ -11,7 +11,7 @@
  */
 #include "tools_int.h"
 
-#include <errno.h>
+#include <ctype.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -188,8 +188,7 @@ int weft_token_key_load(const char *path, uint8_t *key, size_t cap, size_t *len)
         return WEFT_TOOLS_E_IO;
     if (extra != EOF)
         return WEFT_TOOLS_E_TOOBIG;
-    while (n &&
-           (key[n - 1] == '\n' || key[n - 1] == '\r' || key[n - 1] == ' ' || key[n - 1] == '\t'))
+    while (n && isspace(key[n - 1]))
         n--;
     if (n == 0)
         return WEFT_TOOLS_E_INVAL;

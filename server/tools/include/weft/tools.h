@@ -62,7 +62,7 @@ const char *weft_tools_strerror(int err);
  * verify rejects longer strings before looking at them. */
 #define WEFT_TOKEN_MAX 512
 /* Longest key accepted (bytes); keys must be at least 1 byte (use 32). */
-#define WEFT_TOKEN_KEY_MAX 1024
+#define WEFT_TOKEN_KEY_MAX 4096
 
 /* doc: an exact name, or a prefix pattern ending in '*' ("*" = every
  * document). user and doc are NUL-terminated, non-empty, valid UTF-8
@@ -89,8 +89,8 @@ int weft_token_verify(const uint8_t *key, size_t keylen, const char *tok, uint64
 /* true when the token's pattern grants document `doc`. */
 bool weft_token_allows(const weft_token *t, const char *doc);
 
-/* Reads a secret file: its bytes minus trailing whitespace (so `echo` and
- * editors' final newlines do not matter). 0 and *len; WEFT_TOOLS_E_IO,
+/* Reads a secret file: its bytes minus trailing whitespace (isspace(): so
+ * `echo` and editors' final newlines do not matter). 0 and *len; WEFT_TOOLS_E_IO,
  * WEFT_TOOLS_E_INVAL for an empty key, WEFT_TOOLS_E_TOOBIG above cap. */
 int weft_token_key_load(const char *path, uint8_t *key, size_t cap, size_t *len);
 
