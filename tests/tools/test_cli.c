@@ -239,9 +239,17 @@ static void test_corrupt_snapshot(fx *f)
     CHECK_STR(out, f->text[8]);
     free(out);
     free(err);
-    /* a correct one again */
-    fx_snapshot(f);
+    /* --repair replaces it with the log's state */
+    CHECK_EQ(RUN(f, &out, &err, "replay", "notes", "--repair"), 0);
+    CHECK(strstr(err, "snapshot at LSN 8 replaced"));
+    CHECK(strstr(out, "(after repair)"));
+    free(out);
+    free(err);
     CHECK_EQ(RUN(f, &out, &err, "replay", "notes"), 0);
+    CHECK(!strstr(out, "repair"));
+    free(out);
+    free(err);
+    CHECK_EQ(RUN(f, &out, &err, "check"), 0);
     free(out);
     free(err);
     weft_buf_cleanup(&b);

@@ -34,6 +34,7 @@ typedef struct args {
 } args;
 
 static const optdef O_DB[] = {{"--db", true}, {NULL, false}};
+static const optdef O_REPLAY[] = {{"--db", true}, {"--repair", false}, {NULL, false}};
 static const optdef O_CAT[] = {{"--db", true}, {"--at", true}, {"--time", true}, {NULL, false}};
 static const optdef O_LOG[] = {{"--db", true}, {"--from", true}, {"--to", true}, {NULL, false}};
 static const optdef O_BLAME[] = {{"--db", true}, {"--at", true}, {"--time", true}, {NULL, false}};
@@ -58,10 +59,12 @@ static const cmd CMDS[] = {
     {"diff", 3, 3, O_DB, "weft diff DOC A B [--db PATH]",
      "Character diff between versions A and B (LSNs): unchanged text as is,\n"
      "deletions as [-text-], insertions as {+text+}.\n"},
-    {"replay", 1, 1, O_DB, "weft replay DOC [--db PATH]",
+    {"replay", 1, 1, O_REPLAY, "weft replay DOC [--repair] [--db PATH]",
      "Rebuilds the document from its op log alone and compares the result with\n"
      "every stored snapshot (text, canonical runs, version vector). Exit 1 on\n"
-     "a mismatch.\n"},
+     "a mismatch.\n"
+     "  --repair   replace every snapshot that differs (or does not load) with\n"
+     "             the state rebuilt from the log; exit 0 if that fixed all\n"},
     {"export", 1, 1, O_EXPORT, "weft export DOC [-o FILE] [--db PATH] > FILE",
      "Writes the document (agents and every op batch) as a self-contained file\n"
      "(docs/cli.md, \"Export file format\") to stdout or FILE.\n"},
@@ -260,7 +263,14 @@ static int cmd_token(const cmd *c, const args *a, FILE *out, FILE *err)
 
 /* ---- replay and check ------------------------------------------------------------------- */
 
-static int cmd_replay(weft_store *st, const char *name, FILE *out, FILE *err)
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int cmd_replay(weft_store *st, const char *name, bool fix, FILE *out, FILE *err)
 {
     tools_docinfo d;
     int rc = tools__doc_info(st, name, &d);
@@ -268,11 +278,11 @@ static int cmd_replay(weft_store *st, const char *name, FILE *out, FILE *err)
         fprintf(err, "weft replay: %s: %s\n", name, weft_tools_strerror(rc));
         return 1;
     }
-    size_t ns;
-    rc = tools__replay(st, &d, err, &ns, NULL);
+    size_t ns, fixed;
+    rc = tools__replay(st, &d, err, &ns, NULL, fix ? now_ms() : -1, &fixed);
     if (!rc)
-        fprintf(out, "%s: %" PRIu64 " batches replayed, %zu snapshot%s match the log\n", d.name,
-                d.head, ns, ns == 1 ? "" : "s");
+        fprintf(out, "%s: %" PRIu64 " batches replayed, %zu snapshot%s match the log%s\n", d.name,
+                d.head, ns, ns == 1 ? "" : "s", fixed ? " (after repair)" : "");
     else if (rc != WEFT_TOOLS_E_MISMATCH && rc != WEFT_TOOLS_E_CORRUPT)
         fprintf(err, "weft replay: %s: %s\n", name, weft_tools_strerror(rc));
     else
@@ -307,7 +317,7 @@ static int check_doc(weft_store *st, const tools_docinfo *d, FILE *out, FILE *er
 {
     size_t ns;
     weft_doc *replayed = NULL, *loaded = NULL;
-    int rc = tools__replay(st, d, err, &ns, &replayed);
+    int rc = tools__replay(st, d, err, &ns, &replayed, -1, NULL);
     bool ok = rc == 0;
     if (rc && rc != WEFT_TOOLS_E_MISMATCH && rc != WEFT_TOOLS_E_CORRUPT)
         fprintf(err, "%s: %s\n", d->name, weft_tools_strerror(rc));
@@ -422,7 +432,7 @@ static int run(const cmd *c, const args *a, const char *db, FILE *out, FILE *err
     else if (strcmp(name, "diff") == 0)
         rc = tools__cli_diff(&cl, a->pos[0], x, y);
     else if (strcmp(name, "replay") == 0)
-        rc = cmd_replay(st, a->pos[0], out, err);
+        rc = cmd_replay(st, a->pos[0], opt(c, a, "--repair") != NULL, out, err);
     else if (strcmp(name, "export") == 0)
         rc = cmd_export(st, a->pos[0], opt(c, a, "-o"), out, err);
     else if (strcmp(name, "import") == 0)

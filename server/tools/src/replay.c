@@ -127,8 +127,25 @@ static int replay_to(weft_store *st, const tools_docinfo *di, replay_ctx *c, uin
     return rc < 0 && rc > -200 ? tools__store_err(rc) : rc;
 }
 
-int tools__replay(weft_store *st, const tools_docinfo *di, FILE *log, size_t *nsnap, weft_doc **out)
+/* Replaces the snapshot at lsn with the encoding of d. */
+static int repair(weft_store *st, const tools_docinfo *di, const weft_doc *d, uint64_t lsn,
+                  int64_t now)
 {
+    weft_buf b;
+    weft_buf_init(&b);
+    int rc = weft_proto_snapshot_encode(d, (uint32_t)lsn, &b) ? WEFT_TOOLS_E_NOMEM : 0;
+    if (!rc)
+        rc = tools__store_err(weft_store_snapshot_put(
+            st, di->id, lsn, (weft_store_bytes){(const uint8_t *)b.p, b.n}, now));
+    weft_buf_cleanup(&b);
+    return rc;
+}
+
+int tools__replay(weft_store *st, const tools_docinfo *di, FILE *log, size_t *nsnap, weft_doc **out,
+                  int64_t repair_ms, size_t *repaired)
+{
+    if (repaired)
+        *repaired = 0;
     uint64_t *lsns = NULL;
     size_t n = 0, bad = 0;
     *nsnap = 0;
@@ -160,10 +177,18 @@ int tools__replay(weft_store *st, const tools_docinfo *di, FILE *log, size_t *ns
             break;
         }
         if (src) {
-            bad++;
             if (log)
                 fprintf(log, "%s: snapshot at LSN %" PRIu64 " differs from the log: %s\n", di->name,
                         lsns[i], why);
+            if (repair_ms < 0 || lsns[i] > UINT32_MAX) {
+                bad++;
+            } else if ((rc = repair(st, di, c.doc, lsns[i], repair_ms)) == 0) {
+                if (repaired)
+                    ++*repaired;
+                if (log)
+                    fprintf(log, "%s: snapshot at LSN %" PRIu64 " replaced by the log's state\n",
+                            di->name, lsns[i]);
+            }
         }
         (*nsnap)++;
     }

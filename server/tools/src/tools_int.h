@@ -190,9 +190,11 @@ int tools__doc_compare(const weft_doc *a, const weft_doc *b, char *why, size_t c
 /* Rebuilds from the log alone and compares with every snapshot (replay and
  * check). Reports progress and mismatches to `log` (may be NULL). *nsnap
  * gets the number of snapshots compared; the rebuilt document goes to
- * *out when out is not NULL. */
-int tools__replay(weft_store *st, const tools_docinfo *di, FILE *log, size_t *nsnap,
-                  weft_doc **out);
+ * *out when out is not NULL. With repair_ms >= 0, every snapshot that
+ * differs or does not load is replaced by the rebuilt state at its LSN
+ * (stored with that time) and counted in *repaired instead of failing. */
+int tools__replay(weft_store *st, const tools_docinfo *di, FILE *log, size_t *nsnap, weft_doc **out,
+                  int64_t repair_ms, size_t *repaired);
 
 /* ---- export / import (export.c) --------------------------------------------------- */
 
