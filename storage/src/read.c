@@ -472,20 +472,26 @@ int weft_store_lsn_at_time(weft_store *s, weft_store_doc doc, int64_t time, uint
 
 /* ---- backup --------------------------------------------------------------- */
 
+/* On a connection of its own, so a long backup does not hold up reads. */
 int weft_store_backup(weft_store *s, const char *path)
 {
+    sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     if (!path || !*path)
         return WEFT_STORE_E_INVAL;
-    pthread_mutex_lock(&s->rmu);
-    int err = store__prepare(s->rdb, "VACUUM INTO ?1", &st);
+    int rc = sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    int err = rc == SQLITE_OK ? 0 : rc_err(rc);
+    if (!err) {
+        sqlite3_busy_timeout(db, (int)s->opts.busy_timeout_ms);
+        err = store__prepare(db, "VACUUM INTO ?1", &st);
+    }
     if (!err) {
         sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
+        rc = sqlite3_step(st);
         if (rc != SQLITE_DONE)
             err = rc_err(rc);
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->rmu);
+    sqlite3_close(db);
     return err;
 }

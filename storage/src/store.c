@@ -387,6 +387,7 @@ static void store_free(weft_store *s)
     list_free(&s->ready);
     list_free(&s->done);
     free(s->cache);
+    free(s->path);
     pthread_cond_destroy(&s->done_cv);
     pthread_cond_destroy(&s->work_cv);
     pthread_mutex_destroy(&s->rmu);
@@ -409,6 +410,10 @@ int weft_store_open(const char *path, const weft_store_options *opts, weft_store
         s->opts = *opts;
     if (!s->opts.busy_timeout_ms)
         s->opts.busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
+    if (!(s->path = strdup(path))) {
+        free(s);
+        return WEFT_STORE_E_NOMEM;
+    }
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->rmu, NULL);
     pthread_cond_init(&s->work_cv, NULL);

@@ -90,6 +90,7 @@ typedef struct store_rstmts {
 
 struct weft_store {
     weft_store_options opts;
+    char *path; /* for extra connections (backup) */
 
     pthread_mutex_t mu;
     pthread_cond_t work_cv; /* writer waits for ready work or stop */
