@@ -325,6 +325,39 @@ static void test_names(fx *f)
     json_decref(j);
 }
 
+/* Agents recorded without a user (or not at all) are named after the
+ * author of their first batch. */
+static void test_author_fallback(fx *f)
+{
+    weft_store_doc d;
+    CHECK(weft_store_doc_ensure(f->st, "anon", 1, &d) == 0);
+    uint32_t got;
+    CHECK(weft_store_agent_new(f->st, d, NULL, 1, &got) == 0 && got == 0);
+    for (uint32_t a = 0; a < 2; a++) { /* agent 1 never got a row */
+        weft_doc *w = weft_doc_new(a);
+        weft_oplist l;
+        weft_oplist_init(&l);
+        CHECK(weft_doc_insert(w, 0, a ? "B" : "A", 1, &l) == 0);
+        weft_buf b;
+        weft_buf_init(&b);
+        CHECK(weft_proto_batch_encode(NULL, 0, l.ops, l.n, &b) == 0);
+        weft_store_append_req r = {
+            d, a, 0, 1, a ? "writer-b" : "writer-a", 9, {(const uint8_t *)b.p, b.n}};
+        CHECK(weft_store_append(f->st, &r, NULL) == 0);
+        weft_buf_cleanup(&b);
+        weft_oplist_cleanup(&l);
+        weft_doc_free(w);
+    }
+    json_t *j = get(f, "/api/docs/anon/blame", NULL, 200);
+    json_t *spans = json_object_get(j, "spans");
+    CHECK_EQ(json_array_size(spans), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *s = json_array_get(spans, i);
+        CHECK_STR(sget(s, "user"), iget(s, "agent") ? "writer-b" : "writer-a");
+    }
+    json_decref(j);
+}
+
 int main(void)
 {
     fx f;
@@ -337,6 +370,7 @@ int main(void)
     test_versions(&f);
     test_errors(&f);
     test_names(&f);
+    test_author_fallback(&f);
     fx_close(&f);
     printf("tools api: ok\n");
     return 0;

@@ -529,6 +529,8 @@ int weft_api_get(weft_store *st, const char *path, const char *query, weft_buf *
         r.status = 500;
         out->n = 0;
         rc = fail(&r, 500, weft_tools_strerror(rc));
+        if (rc)
+            out->n = 0; /* not even the error fits: no body at all */
     }
     *status = r.status;
     return rc;
