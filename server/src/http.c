@@ -111,8 +111,11 @@ static int route(server *srv, struct lws *wsi, http_state *h, const char *path, 
 {
     *ctype = "text/plain; charset=utf-8";
     if (strcmp(path, "/healthz") == 0) {
-        reply_text(h, srv->stopping ? "stopping\n" : "ok\n");
-        return srv->stopping ? 503 : 200;
+        int failed = weft_store_failed(srv->store);
+        reply_text(h, failed          ? "storage failed: restart the server\n"
+                      : srv->stopping ? "stopping\n"
+                                      : "ok\n");
+        return failed || srv->stopping ? 503 : 200;
     }
     if (strcmp(path, "/metrics") == 0) {
         size_t len;

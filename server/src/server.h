@@ -81,6 +81,8 @@ struct session {
     bool rx_text;
 
     outq q;
+    struct sync_state *sync; /* initial sync in progress (sync.c), else NULL */
+    outq deferred;           /* what is sent to s during its sync, queued after it */
     uint32_t close_code;
     char close_msg[124];
 
@@ -240,6 +242,10 @@ void presence_expire(server *srv);
 int presence_add_all(room *r, weft_proto_msg *m, const session *except);
 /* Sends the welcome (chunked) and makes s live. */
 void sync_welcome(session *s);
+/* Queues the next welcome chunk (s's queue ran empty while it syncs). */
+void sync_pump(session *s);
+/* Ends a sync early (the session closes); deferred frames are dropped. */
+void sync_abort(session *s);
 /* Trims an op's first k seqs (k < op->len). */
 void op_trim(weft_op *op, uint32_t k);
 

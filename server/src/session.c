@@ -22,6 +22,7 @@ session *session_new(server *srv, struct lws *wsi)
     weft_vv_init(&s->hello_vv);
     weft_oplist_init(&s->kept);
     outq_init(&s->q);
+    outq_init(&s->deferred);
     s->bucket = 4.0 * srv->cfg->rate;
     s->bucket_ms = now_ms();
     s->all_next = srv->sessions;
@@ -42,6 +43,7 @@ session *session_ref(session *s)
 static void session_free(session *s)
 {
     outq_cleanup(&s->q);
+    outq_cleanup(&s->deferred);
     weft_vv_cleanup(&s->hello_vv);
     weft_oplist_cleanup(&s->kept);
     free(s->rx);
@@ -79,6 +81,7 @@ void session_gone(session *s)
     lws_sul_cancel(&s->close_sul);
     if (s->room)
         room_leave(s->room, s);
+    sync_abort(s);
     outq_cleanup(&s->q);
     s->wsi = NULL;
     s->state = S_DEAD;
@@ -98,11 +101,12 @@ void session_send(session *s, frame *f, bool counted)
 {
     if (!s->wsi || s->state == S_CLOSING || s->state == S_DEAD || s->srv->destroying)
         return;
-    if (outq_push(&s->q, f, counted)) {
+    /* during the initial sync everything waits behind the welcome chunks */
+    if (outq_push(s->sync ? &s->deferred : &s->q, f, counted)) {
         session_close(s, WEFT_CLOSE_INTERNAL, "out of memory", true);
         return;
     }
-    if (counted && s->q.bytes > s->srv->cfg->outbound_max) {
+    if (counted && s->q.bytes + s->deferred.bytes > s->srv->cfg->outbound_max) {
         metrics.slow_closes++;
         log_warn("slow_consumer session=%llu queued=%zu", (unsigned long long)s->id, s->q.bytes);
         session_close(s, WEFT_CLOSE_TRY_AGAIN, "too far behind: reconnect and resync", true);
@@ -137,6 +141,7 @@ void session_close(session *s, uint32_t code, const char *msg, bool drop)
         return;
     log_info("ws_close session=%llu user=%s code=%u reason=\"%s\"", (unsigned long long)s->id,
              s->user[0] ? s->user : "-", code, msg);
+    sync_abort(s);
     if (drop)
         outq_cleanup(&s->q);
     session_error(s, code, msg);
@@ -158,6 +163,8 @@ static void close_grace_cb(lws_sorted_usec_list_t *sul)
 
 int session_writeable(session *s)
 {
+    if (s->sync && outq_empty(&s->q))
+        sync_pump(s);
     frame *f = outq_pop(&s->q);
     if (f) {
         int n = lws_write(s->wsi, f->data, f->len, LWS_WRITE_BINARY);
@@ -165,7 +172,7 @@ int session_writeable(session *s)
         frame_unref(f);
         if (n < 0)
             return -1;
-        if (!outq_empty(&s->q) || s->state == S_CLOSING)
+        if (!outq_empty(&s->q) || s->sync || s->state == S_CLOSING)
             lws_callback_on_writable(s->wsi);
         return 0;
     }
