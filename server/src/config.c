@@ -216,6 +216,21 @@ static int config_check(config *c)
     return 0;
 }
 
+static bool option_known(const char *a)
+{
+    static const char *const names[] = {"--listen",       "--db",       "--secret-file",
+                                        "--allow-origin", "--tls-cert", "--tls-key",
+                                        "--log-level"};
+    size_t n = strcspn(a, "=");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && strncmp(a, names[i], n) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof num_opts / sizeof num_opts[0]; i++)
+        if (strlen(num_opts[i].name) == n && strncmp(a, num_opts[i].name, n) == 0)
+            return true;
+    return false;
+}
+
 int config_parse(config *c, int argc, char **argv)
 {
     config_defaults(c);
@@ -224,6 +239,10 @@ int config_parse(config *c, int argc, char **argv)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             config_usage();
             return 1;
+        }
+        if (!option_known(a)) {
+            fprintf(stderr, "weft serve: unknown option '%s' (see weft serve --help)\n", a);
+            return -1;
         }
         const char *eq = strchr(a, '=');
         char opt[64];

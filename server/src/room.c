@@ -196,6 +196,9 @@ void room_created(room *r, const weft_store_completion *c)
         if (s->state == S_JOINING)
             hello_assign_agent(s);
     }
+    if (r->nmembers == 0) /* everyone left while it was being created */
+        lws_sul_schedule(r->srv->ctx, 0, &r->idle_sul, room_idle_cb,
+                         (lws_usec_t)r->srv->cfg->idle_unload * LWS_US_PER_SEC);
 }
 
 /* ---- members -------------------------------------------------------------------- */
