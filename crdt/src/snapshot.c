@@ -107,7 +107,7 @@ int weft_doc_load_run(weft_doc *d, const weft_run *in)
     int rc = load_begin(d);
     if (rc)
         return rc;
-    uint32_t cps, u16, slot, key, val, off;
+    uint32_t cps, u16, slot, off;
     if (in->agent == WEFT_NONE || in->len == 0 || (uint64_t)in->seq + in->len >= UINT32_MAX ||
         (!in->text && in->bytes))
         return WEFT_E_BADLOAD;
@@ -117,8 +117,7 @@ int weft_doc_load_run(weft_doc *d, const weft_run *in)
         return WEFT_E_BADLOAD;
     if ((rc = doc__slot_get(d, in->agent, &slot)))
         return rc;
-    if (!idx__find(&d->ag[slot].idx, in->seq, &key, &val) && key == in->seq)
-        return WEFT_E_BADLOAD;
+    /* duplicates and overlaps are caught by finish_coverage */
     if ((rc = doc__arena_append(d, slot, in->text, in->bytes, &off)))
         return rc;
     uint32_t h = doc__run_new(d);
@@ -146,15 +145,13 @@ int weft_doc_load_del(weft_doc *d, const weft_del *in)
     int rc = load_begin(d);
     if (rc)
         return rc;
-    uint32_t slot, key, val;
+    uint32_t slot;
     if (in->id.agent == WEFT_NONE || in->target.agent == WEFT_NONE || in->len == 0 ||
         (uint64_t)in->id.seq + in->len >= UINT32_MAX ||
         (uint64_t)in->target.seq + in->len >= UINT32_MAX)
         return WEFT_E_BADLOAD;
     if ((rc = doc__slot_get(d, in->id.agent, &slot)))
         return rc;
-    if (!idx__find(&d->ag[slot].idx, in->id.seq, &key, &val) && key == in->id.seq)
-        return WEFT_E_BADLOAD;
     /* delete records of one agent are appended in seq order */
     if (d->ndels && d->dels[d->ndels - 1].slot == slot &&
         d->dels[d->ndels - 1].seq + d->dels[d->ndels - 1].len > in->id.seq)
@@ -204,65 +201,80 @@ static int finish_coverage(weft_doc *d)
     return 0;
 }
 
-static int del_target_cmp(const void *x, const void *y)
+/* Whether the tombstones are exactly the chars the delete records target.
+ * Targets are marked in one bitmap per agent (seq space); then every
+ * deleted run must be fully marked, every live run unmarked, and the marks
+ * must all fall in deleted runs (their count equals the tombstones'). */
+/* Bits [lo, hi) of b, a word at a time: how many were clear before being
+ * set (mark), or whether all are `want` (test). */
+static uint64_t range_mask(uint32_t w, uint32_t lo, uint32_t hi)
 {
-    const weft_del *a = x, *b = y;
-    if (a->target.agent != b->target.agent)
-        return a->target.agent < b->target.agent ? -1 : 1;
-    return a->target.seq < b->target.seq ? -1 : a->target.seq > b->target.seq;
+    uint32_t a = w * 64 > lo ? 0 : lo - w * 64, z = (w + 1) * 64 < hi ? 64 : hi - w * 64;
+    uint64_t top = z == 64 ? ~(uint64_t)0 : (((uint64_t)1 << z) - 1);
+    return top & ~(((uint64_t)1 << a) - 1);
 }
 
-/* Whether the tombstones are exactly the chars some delete record targets
- * (counting distinct targets against deleted run lengths). */
+static uint64_t mark_range(uint64_t *b, uint32_t lo, uint32_t hi)
+{
+    uint64_t fresh = 0;
+    for (uint32_t w = lo / 64; w <= (hi - 1) / 64; w++) {
+        uint64_t m = range_mask(w, lo, hi);
+        fresh += (uint64_t)__builtin_popcountll(m & ~b[w]);
+        b[w] |= m;
+    }
+    return fresh;
+}
+
+static bool run_marks(const uint64_t *b, const run *r, bool want)
+{
+    uint32_t lo = r->seq, hi = r->seq + r->len;
+    for (uint32_t w = lo / 64; w <= (hi - 1) / 64; w++) {
+        uint64_t m = range_mask(w, lo, hi);
+        if ((b[w] & m) != (want ? m : 0))
+            return false;
+    }
+    return true;
+}
+
 bool doc__tombs_exact(const weft_doc *d)
 {
+    size_t words = 0;
+    for (uint32_t s = 0; s < d->nag; s++)
+        words += d->ag[s].next_seq / 64 + 1;
+    uint64_t *bits = calloc(words, sizeof *bits);
+    size_t *base = malloc(((size_t)d->nag + 1) * sizeof *base);
+    bool ok = bits && base;
+    for (uint32_t s = 0, w = 0; ok && s < d->nag; s++) {
+        base[s] = w;
+        w += d->ag[s].next_seq / 64 + 1;
+    }
     uint64_t targeted = 0, tomb = 0;
-    weft_del *t = malloc(((size_t)d->ndels + 1) * sizeof *t);
-    if (!t)
-        return false;
-    for (uint32_t i = 0; i < d->ndels; i++)
-        t[i] = (weft_del){{0, 0}, {d->dels[i].target.agent, del__lo(&d->dels[i])}, d->dels[i].len};
-    qsort(t, d->ndels, sizeof *t, del_target_cmp);
-    uint32_t cur_agent = WEFT_NONE, cur_end = 0;
-    for (uint32_t i = 0; i < d->ndels; i++) {
-        uint32_t s = t[i].target.seq, e = s + t[i].len;
-        if (t[i].target.agent != cur_agent || s >= cur_end) {
-            targeted += e - s;
-            cur_agent = t[i].target.agent;
-            cur_end = e;
-        } else if (e > cur_end) {
-            targeted += e - cur_end;
-            cur_end = e;
+    for (uint32_t i = 0; ok && i < d->ndels; i++) {
+        const del_rec *r = &d->dels[i];
+        uint32_t ts = doc__slot_find(d, r->target.agent);
+        if (ts == NIL || (r->rev && r->target.seq < r->len - 1) ||
+            (uint64_t)del__lo(r) + r->len > d->ag[ts].next_seq) {
+            ok = false;
+            break;
+        }
+        targeted += mark_range(bits + base[ts], del__lo(r), del__lo(r) + r->len);
+    }
+    for (uint32_t lf = d->first_leaf; ok && lf != NIL; lf = d->leaves[lf].next) {
+        for (uint32_t i = 0; ok && i < d->leaves[lf].n; i++) {
+            const run *r = &d->runs[d->leaves[lf].r[i]];
+            ok = run_marks(bits + base[r->slot], r, r->deleted != 0);
+            tomb += r->deleted ? r->len : 0;
         }
     }
-    free(t);
-    for (uint32_t i = 0; i < d->nruns; i++) {
-        if (d->runs[i].slot != NIL && d->runs[i].leaf != NIL && d->runs[i].deleted)
-            tomb += d->runs[i].len;
-    }
-    return targeted == tomb;
+    free(bits);
+    free(base);
+    return ok && targeted == tomb;
 }
 
 /* Deletes target inserted chars that are deleted; deleted runs are exactly
  * the targeted chars. */
 static int finish_deletes(weft_doc *d)
 {
-    for (uint32_t i = 0; i < d->ndels; i++) {
-        const del_rec *r = &d->dels[i];
-        uint32_t ts = doc__slot_find(d, r->target.agent);
-        if (ts == NIL || (r->rev && r->target.seq < r->len - 1) ||
-            (uint64_t)del__lo(r) + r->len > d->ag[ts].next_seq)
-            return WEFT_E_BADLOAD;
-        uint32_t cur = del__lo(r), end = cur + r->len;
-        while (cur < end) {
-            uint32_t h, isdel;
-            if (doc__lookup(d, (weft_id){r->target.agent, cur}, &h, &isdel) || isdel ||
-                !d->runs[h].deleted)
-                return WEFT_E_BADLOAD;
-            uint32_t stop = d->runs[h].seq + d->runs[h].len;
-            cur = stop < end ? stop : end;
-        }
-    }
     return doc__tombs_exact(d) ? 0 : WEFT_E_BADLOAD;
 }
 
@@ -333,13 +345,6 @@ int weft_doc_load_finish(weft_doc *d)
         rc = finish_arenas(d);
     if (rc)
         return rc;
-    d->loading = 0;
-    /* the runs came canonical, but merging keeps memory down if not */
-    for (uint32_t lf = d->first_leaf; lf != NIL; lf = d->leaves[lf].next) {
-        for (uint32_t i = 0; i < d->leaves[lf].n; i++) {
-            while (doc__try_merge_next(d, d->leaves[lf].r[i]))
-                ;
-        }
-    }
+    d->loading = 0; /* runs from weft_run_iter are canonical: nothing to merge */
     return 0;
 }
