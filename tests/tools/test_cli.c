@@ -283,7 +283,7 @@ static void test_export_import(fx *f)
     free(out);
     free(err);
     CHECK_EQ(RUN(f, &out, &err, "import", p1, "--as", "copy"), 0);
-    CHECK(strstr(out, "'copy': 8 batches, 2 agents"));
+    CHECK(strstr(err, "'copy': 8 batches, 2 agents"));
     free(out);
     free(err);
     CHECK_EQ(RUN(f, &out, &err, "cat", "copy"), 0);
@@ -328,7 +328,7 @@ static void test_export_import(fx *f)
     free(err);
     /* the name is taken */
     CHECK_EQ(RUN(f, &out, &err, "import", p1, "--as", "copy"), 1);
-    CHECK(strstr(out, "exists"));
+    CHECK(strstr(err, "exists"));
     free(out);
     free(err);
     CHECK_EQ(RUN(f, &out, &err, "import", p1), 1);
@@ -343,6 +343,11 @@ static void test_export_import(fx *f)
     free(err);
     CHECK_EQ(RUN(f, &out, &err, "cat", "notes", dbopt), 0);
     CHECK_STR(out, f->text[f->lsn]);
+    free(out);
+    free(err);
+    /* --check reads the file only */
+    CHECK_EQ(RUN(f, &out, &err, "import", p1, "--check", "--db", "/nonexistent/x.db"), 0);
+    CHECK(strstr(err, "valid export of 'notes': 8 batches, 2 agents") && !*out);
     free(out);
     free(err);
     /* damaged files are refused before anything is written */
@@ -363,6 +368,9 @@ static void test_export_import(fx *f)
         fputs(pos + strlen(damage[i][0]), fp);
         fclose(fp);
         CHECK_EQ(RUN(f, &out, &err, "import", bad, "--as", "broken"), 1);
+        free(out);
+        free(err);
+        CHECK_EQ(RUN(f, &out, &err, "import", bad, "--check"), 1);
         free(out);
         free(err);
     }

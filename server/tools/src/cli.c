@@ -39,7 +39,8 @@ static const optdef O_CAT[] = {{"--db", true}, {"--at", true}, {"--time", true},
 static const optdef O_LOG[] = {{"--db", true}, {"--from", true}, {"--to", true}, {NULL, false}};
 static const optdef O_BLAME[] = {{"--db", true}, {"--at", true}, {"--time", true}, {NULL, false}};
 static const optdef O_EXPORT[] = {{"--db", true}, {"-o", true}, {NULL, false}};
-static const optdef O_IMPORT[] = {{"--db", true}, {"--as", true}, {NULL, false}};
+static const optdef O_IMPORT[] = {
+    {"--db", true}, {"--as", true}, {"--check", false}, {NULL, false}};
 static const optdef O_TOKEN[] = {{"--secret-file", true}, {"--user", true}, {"--doc", true},
                                  {"--read-only", false},  {"--ttl", true},  {NULL, false}};
 
@@ -68,10 +69,11 @@ static const cmd CMDS[] = {
     {"export", 1, 1, O_EXPORT, "weft export DOC [-o FILE] [--db PATH] > FILE",
      "Writes the document (agents and every op batch) as a self-contained file\n"
      "(docs/cli.md, \"Export file format\") to stdout or FILE.\n"},
-    {"import", 1, 1, O_IMPORT, "weft import FILE [--as NAME] [--db PATH]",
+    {"import", 1, 1, O_IMPORT, "weft import FILE [--as NAME] [--check] [--db PATH]",
      "Reads an export file (- for stdin), checks it rebuilds the text it\n"
      "records, and stores it as a new document (the file's name, or NAME).\n"
-     "LSNs are reassigned; agents keep their numbers and users.\n"},
+     "LSNs are reassigned; agents keep their numbers and users.\n"
+     "  --check   only check the file (no database is opened or written)\n"},
     {"token", 0, 0, O_TOKEN,
      "weft token --secret-file F --user U --doc PATTERN [--read-only] [--ttl SECS]",
      "Prints a signed access token. PATTERN is a document name or a prefix\n"
@@ -388,7 +390,7 @@ static int cmd_import(weft_store *st, const char *path, const char *as, FILE *ou
         fprintf(err, "weft import: cannot read %s\n", path);
         return 1;
     }
-    int rc = tools__import(st, f, as, out);
+    int rc = tools__import(st, f, as, err);
     if (!std_in)
         fclose(f);
     if (rc && rc != WEFT_TOOLS_E_EXISTS)
@@ -417,6 +419,8 @@ static int run(const cmd *c, const args *a, const char *db, FILE *out, FILE *err
     if ((strcmp(name, "cat") == 0 || strcmp(name, "blame") == 0) &&
         parse_at(err, opt(c, a, "--at"), opt(c, a, "--time"), &at))
         return 2;
+    if (strcmp(name, "import") == 0 && opt(c, a, "--check"))
+        return cmd_import(NULL, a->pos[0], NULL, out, err);
     const char *path = opt(c, a, "--db") ? opt(c, a, "--db") : db;
     weft_store *st;
     if (open_store(path, strcmp(name, "import") == 0, &st, err))

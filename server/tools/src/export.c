@@ -508,6 +508,12 @@ int tools__import(weft_store *st, FILE *in, const char *as, FILE *log)
         rc = verify_file(&f, &d, log);
     const char *name = as ? as : f.doc;
     weft_store_doc id = 0;
+    if (!rc && !st) { /* only checking the file */
+        if (log)
+            fprintf(log, "import: valid export of '%s': %zu batch%s, %zu agent%s\n", f.doc, f.n,
+                    f.n == 1 ? "" : "es", f.agents.n, f.agents.n == 1 ? "" : "s");
+        goto out;
+    }
     if (!rc)
         rc = write_doc(st, &f, name, d, &id);
     if (rc == WEFT_TOOLS_E_EXISTS && log)
@@ -524,6 +530,7 @@ int tools__import(weft_store *st, FILE *in, const char *as, FILE *log)
     if (!rc && log)
         fprintf(log, "import: '%s': %zu batch%s, %zu agent%s, %zu bytes of text\n", name, f.n,
                 f.n == 1 ? "" : "es", f.agents.n, f.agents.n == 1 ? "" : "s", f.text_n);
+out:
     weft_doc_free(back);
     weft_doc_free(d);
     ifile_free(&f);

@@ -202,7 +202,7 @@ int tools__replay(weft_store *st, const tools_docinfo *di, FILE *log, size_t *ns
 int tools__export(weft_store *st, const char *name, FILE *out, FILE *log);
 /* Reads an export file, verifies it, and writes it as a new document
  * (named `as`, or the file's name). WEFT_TOOLS_E_EXISTS if that name is
- * taken. */
+ * taken. st NULL: only parse and verify the file (replayed in memory). */
 int tools__import(weft_store *st, FILE *in, const char *as, FILE *log);
 
 /* ---- CLI commands (cli_history.c) ------------------------------------------------------ */
