@@ -2,7 +2,7 @@
 // client, exactly the missing ops for a client with a version), broadcast
 // to the others, and a reconnect with offline edits on both sides.
 import assert from 'node:assert/strict';
-import { stest, startServer } from './lib/harness.mjs';
+import { stest, startServer, sleep } from './lib/harness.mjs';
 import { connect, joined, T } from './lib/client.mjs';
 import { decodeSnapshot } from './lib/snapshot.mjs';
 import { haveEngine } from './lib/replica.mjs';
@@ -200,4 +200,58 @@ stest('reconnect while the old connection still looks alive: two sessions never 
     assert.equal(a.closeInfo, null, 'the old session was closed although the new one got another agent');
   }
   assert.deepEqual(a2.bad, []);
+}, { skip: noEngine });
+
+// After a crash the server may have broadcast ops it never committed: a
+// client that built on them resends its own ops, which then wait (park) for
+// the lost ones until their author reconnects and resends them. Simulated
+// without a crash: b learns a's op out of band.
+stest('ops that build on ops the server does not have yet wait for them, also across several batches', async (t) => {
+  const s = await startServer(t);
+  const a = await joined(t, s, { doc: 'lost', user: ada });
+  const b = await joined(t, s, { doc: 'lost', user: bob });
+  const c = a.replica.edit((d) => d.insert(0, 'lost op '));   // a's op, not sent
+  b.replica.applyBatch(c);                                    // b saw it "before the crash"
+  for (const piece of ['b1 ', 'b2 ', 'b3 ']) b.append(piece);  // three batches on top of it
+  await sleep(300);
+  assert.equal(b.closeInfo, null, `b was closed: ${JSON.stringify(b.ofType(T.ERROR))}`);
+  assert.deepEqual(b.ofType(T.ERROR), []);
+  a.send([T.OPS, null, c]);                                   // a resends after "reconnecting"
+  await a.waitAcked();
+  await b.waitAcked();
+  const text = await s.text('lost');
+  assert.equal(text, 'lost op b1 b2 b3 ');
+  await a.until(() => a.text === text, { what: 'a gets b\'s ops once they apply' });
+  assert.equal(b.text, text);
+}, { skip: noEngine });
+
+stest('a client whose ops are parked reconnects, resends from next_seq and keeps typing without an error', async (t) => {
+  const s = await startServer(t);
+  const a = await joined(t, s, { doc: 'parked-reconnect', user: ada });
+  const b = await joined(t, s, { doc: 'parked-reconnect', user: bob });
+  const c = a.replica.edit((d) => d.insert(0, 'lost op '));   // a's op, not sent yet
+  b.replica.applyBatch(c);                                    // b saw it "before the crash"
+  const sent = [];
+  for (const piece of ['b1 ', 'b2 ']) sent.push({ batch: b.append(piece), end: b.replica.doc.nextSeq(b.agent) });
+  await sleep(300);
+  const agentB = b.agent;
+  await b.close();
+  // b comes back: resend whatever is at or above next_seq, then type on.
+  const b2 = await connect(t, s);
+  b2.replica = b.replica;
+  b.replica = null;
+  const w = await b2.join({ doc: 'parked-reconnect', user: bob, agent: agentB });
+  for (const x of sent) if (x.end > w.nextSeq) {
+    assert.equal(x.batch[1][0][2] >= w.nextSeq, true, `next_seq ${w.nextSeq} inside a batch`);
+    b2.send([T.OPS, null, x.batch]);
+  }
+  b2.append('b3 ');
+  await sleep(300);
+  assert.equal(b2.closeInfo, null, `b was closed after its reconnect (welcome next_seq ${w.nextSeq}): ${JSON.stringify(b2.ofType(T.ERROR))}`);
+  a.send([T.OPS, null, c]);
+  await a.waitAcked();
+  await b2.waitAcked();
+  const text = await s.text('parked-reconnect');
+  assert.equal(text, 'lost op b1 b2 b3 ');
+  await a.until(() => a.text === text);
 }, { skip: noEngine });

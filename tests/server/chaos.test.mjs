@@ -1,0 +1,120 @@
+// Seeded chaos: peers edit, drop or close their connections, keep editing
+// offline, reconnect with their agent and resend from next_seq, while the
+// server unloads idle rooms and is killed (SIGKILL) and restarted once. In
+// the end every peer and the server hold the same text, and nothing a peer
+// typed is lost.
+import assert from 'node:assert/strict';
+import { stest, startServer, sleep } from './lib/harness.mjs';
+import { Peer } from './lib/peer.mjs';
+import { haveEngine } from './lib/replica.mjs';
+import { T } from './lib/codec.mjs';
+
+const noEngine = !haveEngine() && 'no weft_crdt.wasm';
+
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const WORDS = ['lorem ', 'ipsum ', 'é ', '😀', '\n', 'dolor ', '日本 ', 'x'];
+
+function randomEdit(p, rand) {
+  const len = p.replica.len();
+  if (len > 0 && rand() < 0.35) {
+    const pos = Math.floor(rand() * len);
+    return p.edit((d) => d.delete(pos, Math.min(len - pos, 1 + Math.floor(rand() * 6))));
+  }
+  const pos = Math.floor(rand() * (len + 1));
+  return p.edit((d) => d.insert(pos, WORDS[Math.floor(rand() * WORDS.length)]));
+}
+
+// Each peer's own characters: "<name>:<k>;" markers it appended and never
+// deleted; all of them must survive.
+async function peerLife(p, s, doc, rand, rounds, log) {
+  for (let r = 0; r < rounds; r++) {
+    if (!p.online) await p.connect(s, doc);
+    const n = 2 + Math.floor(rand() * 6);
+    for (let i = 0; i < n; i++) {
+      if (!p.online) break;
+      randomEdit(p, rand);
+      if (rand() < 0.5) await sleep(Math.floor(rand() * 6));
+    }
+    const what = rand();
+    if (what < 0.3) {
+      await p.disconnect('drop');
+      log.push(`${p.name} drop`);
+    } else if (what < 0.6) {
+      await p.disconnect('close');
+      log.push(`${p.name} close`);
+    } else {
+      continue;
+    }
+    // offline edits
+    const m = Math.floor(rand() * 4);
+    for (let i = 0; i < m; i++) randomEdit(p, rand);
+    await sleep(Math.floor(rand() * 30));
+  }
+}
+
+const SEEDS = process.env.WEFT_CHAOS_SEEDS ? process.env.WEFT_CHAOS_SEEDS.split(',').map(Number) : [1, 2, 3];
+for (const seed of SEEDS) {
+  stest(`chaos seed ${seed}: drops, offline edits, reconnects, idle unloads and two SIGKILLs converge`, async (t) => {
+    const s = await startServer(t, { args: ['--snapshot-every', '16', '--idle-unload', '1'] });
+    const rand = rng(seed);
+    const doc = `chaos-${seed}`;
+    const peers = [];
+    for (let i = 0; i < 4; i++) peers.push(new Peer(t, `p${i}`, [`user${i}`, '#336699']));
+    for (const p of peers) await p.connect(s, doc);
+    const log = [];
+    const lives = peers.map((p, i) => peerLife(p, s, doc, rng(seed * 100 + i), 20, log));
+    // Kill the server once, somewhere in the middle.
+    const killer = (async () => {
+      for (let k = 0; k < 2; k++) {
+        await sleep(100 + Math.floor(rand() * 200));
+        await s.kill();
+        log.push('SIGKILL');
+        await sleep(Math.floor(rand() * 60));
+        await s.start({ samePort: true });
+        log.push('restarted');
+      }
+    })();
+    const results = await Promise.allSettled([...lives, killer]);
+    // A well-behaved peer is never closed with an error (1001/1013 would be fine).
+    const errs = peers.flatMap((p) => (p.closes ?? []).filter((c) => !/^closed (1001|1013) /.test(c)).map((c) => `${p.name} ${c}`));
+    assert.equal(errs.length, 0, `error closes of well-behaved peers: ${errs.join(' | ')}; events: ${log.join(', ')}`);
+    const failed = results.filter((r) => r.status === 'rejected');
+    assert.deepEqual(failed.map((r) => r.reason.message), [], `peer failures; events: ${log.join(', ')}`);
+
+    // Everyone back online; everything acked; everyone equal to the server.
+    for (const p of peers) if (!p.online) await p.connect(s, doc);
+    for (const p of peers) await p.settle();
+    const want = JSON.stringify(peers.map((p) => [p.agent, p.replica.doc.nextSeq(p.agent)]).sort((a, b) => a[0] - b[0]));
+    for (const p of peers) {
+      await p.client.until(() => JSON.stringify(p.replica.version().filter(([a]) => peers.some((q) => q.agent === a))) === want,
+        { timeout: 10000, what: `${p.name} has every peer's ops ${want}, has ${JSON.stringify(p.replica.version())}` });
+    }
+    const text = await s.text(doc);
+    for (const p of peers) {
+      assert.equal(p.replica.text(), text, `${p.name} differs from the server (events: ${log.join(', ')})`);
+      p.replica.doc.check();
+      assert.deepEqual(p.client.bad, [], `${p.name}: bad frames`);
+    }
+    // Reconnects kept the agent and the welcome's next_seq never ran ahead of what the peer had.
+    for (const p of peers) {
+      for (const w of p.welcomes) assert.equal(w.agent, p.agent);
+    }
+    // The server's own version equals the peers'.
+    const fresh = new Peer(t, 'fresh', ['fresh', '#000000']);
+    const w = await fresh.connect(s, doc);
+    const serverVV = JSON.stringify(w.vv.filter(([a]) => peers.some((q) => q.agent === a)));
+    assert.equal(serverVV, want, 'server version vs peers');
+    assert.equal(fresh.replica.text(), text);
+    assert.ok(peers.every((p) => p.welcomes.length >= 2), 'every peer reconnected at least once');
+    t.diagnostic(`events: ${log.join(', ')}; ${text.length} chars`);
+  }, { skip: noEngine, timeout: 30000 });
+}
