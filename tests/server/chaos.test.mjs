@@ -4,7 +4,7 @@
 // the end every peer and the server hold the same text, and nothing a peer
 // typed is lost.
 import assert from 'node:assert/strict';
-import { stest, startServer, sleep } from './lib/harness.mjs';
+import { stest, startServer, sleep, until } from './lib/harness.mjs';
 import { Peer } from './lib/peer.mjs';
 import { haveEngine } from './lib/replica.mjs';
 import { T } from './lib/codec.mjs';
@@ -115,6 +115,17 @@ for (const seed of SEEDS) {
     assert.equal(serverVV, want, 'server version vs peers');
     assert.equal(fresh.replica.text(), text);
     assert.ok(peers.every((p) => p.welcomes.length >= 2), 'every peer reconnected at least once');
+    // Nothing leaks: once everyone is gone, no sessions, no parked ops, no
+    // queued bytes, and the idle room unloads.
+    for (const p of [...peers, fresh]) await p.disconnect('close');
+    await until(async () => {
+      const m = await s.metrics();
+      return m.get('weft_connections') === 0 && m.get('weft_parked_ops') === 0 &&
+        m.get('weft_outbound_queue_bytes') === 0 && m.get('weft_rooms') === 0;
+    }, { timeout: 5000, what: 'connections, parked ops, queued bytes and rooms back to 0' }).catch(async (e) => {
+      const m = await s.metrics();
+      throw new Error(`${e.message}: ${['weft_connections', 'weft_parked_ops', 'weft_outbound_queue_bytes', 'weft_rooms'].map((k) => `${k}=${m.get(k)}`).join(' ')}`);
+    });
     t.diagnostic(`events: ${log.join(', ')}; ${text.length} chars`);
   }, { skip: noEngine, timeout: 30000 });
 }

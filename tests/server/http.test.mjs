@@ -18,6 +18,10 @@ stest('/healthz answers 200 and / serves a page', async (t) => {
   assert.match(root.headers['content-type'] ?? '', /text\/html/);
   const nothing = await s.get('/no/such/file');
   assert.equal(nothing.status, 404);
+  for (const path of ['/../../../../etc/passwd', '/%2e%2e/%2e%2e/%2e%2e/etc/passwd', '/static/..%2f..%2f..%2fetc/passwd']) {
+    const r = await s.get(path);
+    assert.ok(!/root:.*:0:0:/.test(r.body), `${path} served /etc/passwd`);
+  }
 });
 
 const REQUIRED = {

@@ -131,3 +131,18 @@ stest('presence expires 30 s after the last refresh (slow)', async (t) => {
   const c = await joined(t, s, { doc: 'slow', user: bob });
   assert.equal(c.welcome.presence.find((e) => e[0] === a.agent && e[2] !== null), undefined);
 }, { skip: (noEngine || (!process.env.WEFT_TEST_SLOW && 'slow (35 s): set WEFT_TEST_SLOW=1')), timeout: 45000 });
+
+stest('presence leaves when a connection dies without a close frame', async (t) => {
+  const s = await startServer(t, { args: ['--ping', '1'] });
+  const a = await joined(t, s, { doc: 'die', user: ada });
+  const b = await joined(t, s, { doc: 'die', user: bob });
+  const c = await joined(t, s, { doc: 'die', user: bob });
+  a.send(presenceMsg(a.agent, 1, [[0, null, 0], [0, null, 0], ada]));
+  c.send(presenceMsg(c.agent, 1, [[0, null, 0], [0, null, 0], bob]));
+  await b.next(presenceOf(a.agent, (m) => m[2] === 1));
+  await b.next(presenceOf(c.agent, (m) => m[2] === 1));
+  await a.terminate(); // TCP reset, no close frame
+  await b.next(goneOf(a.agent), { timeout: 4000, what: 'a (reset) leaving' });
+  c.pause(); // silent: only the ping timeout notices
+  await b.next(goneOf(c.agent), { timeout: 6000, what: 'c (silent) leaving after the ping timeout' });
+}, { skip: noEngine });
