@@ -33,6 +33,11 @@ stest('frame larger than --max-frame: error + close 1009; a frame at the limit i
   await assertErrorClose(assert, v, CLOSE.TOO_LARGE, { what: '5 KB frame, 4 KB limit' });
   await stillServes(b, 'the large frame');
   assert.equal(await s.text('f'), fits + '.');
+  // Before hello too: an unauthenticated 2 MB frame.
+  const early = await connect(t, s);
+  early.sendRaw(new Uint8Array(2 << 20).fill(0x90));
+  await assertErrorClose(assert, early, CLOSE.TOO_LARGE, { what: '2 MB first frame, 4 KB limit' });
+  await stillServes(b, 'the large first frame');
 }, { skip: noEngine });
 
 stest('rate limit: a burst within 4×rate passes, a flood gets 4007', async (t) => {

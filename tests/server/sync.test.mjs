@@ -255,3 +255,27 @@ stest('a client whose ops are parked reconnects, resends from next_seq and keeps
   assert.equal(text, 'lost op b1 b2 b3 ');
   await a.until(() => a.text === text);
 }, { skip: noEngine });
+
+stest('a hello whose version names agents the server never saw still gets everything it lacks', async (t) => {
+  const s = await startServer(t);
+  const a = await joined(t, s, { doc: 'vv', user: ada });
+  a.append('server text');
+  await a.waitAcked();
+  // Claims ops of agents 4000000 and 4000001 the server does not know: it
+  // lacks all of a's ops, so it must get them (as ops or a snapshot).
+  const c = await connect(t, s);
+  const w = await c.join({ doc: 'vv', user: bob, vv: [[4000000, 10], [4000001, 3]], replica: false });
+  assert.ok(w.kind === 1 || w.kind === 2, `body kind ${w.kind}`);
+  if (w.kind === 2) {
+    const ops = c.ofType(T.WELCOME).flatMap((m) => (m[5] === 2 ? m[6] : [])).flatMap(([, b]) => b[1]);
+    assert.equal(ops.filter((op) => op[1] === a.agent).map((op) => op[5]).join(''), 'server text');
+  } else {
+    assert.equal(decodeSnapshot(c.ofType(T.WELCOME)[0][6]).text, 'server text');
+  }
+  assert.deepEqual(w.vv, [[a.agent, 11]], 'the welcome vv is the server\'s, not the client\'s');
+  // And one that claims more of a's ops than exist gets no error either.
+  const d = await connect(t, s);
+  const w2 = await d.join({ doc: 'vv', user: bob, vv: [[a.agent, 500]], replica: false });
+  assert.equal(w2.lsn, w.lsn);
+  await d.ping(5);
+}, { skip: noEngine });
