@@ -123,6 +123,8 @@ void hello_agent_assigned(session *s, uint32_t agent)
         return;
     s->has_agent = true;
     s->agent = agent;
-    s->next_seq = weft_doc_next_seq(s->room->doc, agent);
+    uint32_t applied = weft_doc_next_seq(s->room->doc, agent);
+    uint32_t accepted = weft_vv_get(&s->room->accepted, agent);
+    s->next_seq = applied > accepted ? applied : accepted;
     sync_welcome(s);
 }

@@ -152,7 +152,7 @@ static uint32_t ops_apply(session *s, const weft_proto_msg *m, const char **why)
         weft_op k = ops[i];
         if (k.id.seq < s->next_seq)
             op_trim(&k, s->next_seq - k.id.seq);
-        if (weft_oplist_push(&s->kept, &k)) {
+        if (weft_oplist_push(&s->kept, &k) || weft_vv_set(&s->room->accepted, s->agent, end)) {
             *why = "out of memory";
             return WEFT_CLOSE_INTERNAL;
         }

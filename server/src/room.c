@@ -41,6 +41,7 @@ static room *room_new(server *srv, const char *name, size_t len)
     r->name[len] = 0;
     r->srv = srv;
     weft_vv_init(&r->durable);
+    weft_vv_init(&r->accepted);
     uint32_t h = name_hash(name, len);
     r->hash_next = srv->rooms[h];
     srv->rooms[h] = r;
@@ -63,6 +64,7 @@ typedef struct load_ctx {
     room *r;
     int err;
     weft_proto_msg m;
+    weft_vv tail; /* max seq + len per agent over the batches after the snapshot */
 } load_ctx;
 
 static int load_snap(void *ctx, uint64_t lsn, weft_store_bytes state)
@@ -82,6 +84,8 @@ static int load_batch(void *ctx, const weft_store_batch *b)
     weft_proto_limits lim = WEFT_PROTO_LIMITS_DEFAULT;
     lim.max_frame = SIZE_MAX / 2;
     lc->err = weft_proto_batch_decode(b->ops.ptr, b->ops.len, &lim, &lc->m);
+    if (!lc->err && weft_vv_get(&lc->tail, b->agent) < b->seq + b->len)
+        lc->err = weft_vv_set(&lc->tail, b->agent, b->seq + b->len);
     for (size_t i = 0; !lc->err && i < lc->m.nops; i++) {
         int rc = weft_doc_apply(lc->r->doc, &lc->m.ops[i], NULL);
         if (rc < 0)
@@ -97,12 +101,28 @@ static int load_agent(void *ctx, const weft_store_agent_row *a)
     return lc->err ? 1 : 0;
 }
 
+/* durable = accepted = the engine's version, raised by the log's tail: ops
+ * parked in the engine (waiting for dependencies) are stored all the same,
+ * and their authors continue after them. */
+static int room_load_versions(room *r, const weft_vv *tail)
+{
+    int rc = weft_doc_version(r->doc, &r->durable);
+    for (size_t i = 0; rc == 0 && i < tail->n; i++)
+        if (weft_vv_get(&r->durable, tail->v[i].agent) < tail->v[i].next_seq)
+            rc = weft_vv_set(&r->durable, tail->v[i].agent, tail->v[i].next_seq);
+    r->accepted.n = 0;
+    for (size_t i = 0; rc == 0 && i < r->durable.n; i++)
+        rc = weft_vv_set(&r->accepted, r->durable.v[i].agent, r->durable.v[i].next_seq);
+    return rc;
+}
+
 /* Snapshot + tail + agents from storage into r (fresh). 0 or an error. */
 static int room_load(room *r)
 {
     server *srv = r->srv;
     load_ctx lc = {.r = r};
     weft_proto_msg_init(&lc.m);
+    weft_vv_init(&lc.tail);
     uint64_t head = 0;
     int64_t t0 = now_ms();
     int rc = weft_store_load(srv->store, r->id, UINT64_MAX, load_snap, load_batch, &lc, &head);
@@ -112,7 +132,8 @@ static int room_load(room *r)
     if (lc.err)
         rc = lc.err;
     if (rc == 0)
-        rc = weft_doc_version(r->doc, &r->durable);
+        rc = room_load_versions(r, &lc.tail);
+    weft_vv_cleanup(&lc.tail);
     if (rc) {
         log_error("room_load doc=\"%s\" err=\"%s\"", r->name,
                   rc <= -100 || rc > -20 ? weft_proto_strerror(rc) : weft_store_strerror(rc));
@@ -433,6 +454,7 @@ void room_free(room *r)
     free(r->waiters);
     free(r->agents);
     weft_vv_cleanup(&r->durable);
+    weft_vv_cleanup(&r->accepted);
     weft_doc_free(r->doc);
     free(r->name);
     free(r);

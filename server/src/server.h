@@ -144,8 +144,9 @@ struct room {
     room_state state;
     weft_doc *doc;
     uint64_t lsn_assigned, lsn_durable, snap_lsn;
-    weft_vv durable; /* agent -> next seq that is durable */
-    size_t parked;   /* as last counted into metrics.parked */
+    weft_vv durable;  /* agent -> next seq that is durable (parked ops included) */
+    weft_vv accepted; /* agent -> next seq accepted (durable or being committed) */
+    size_t parked;    /* as last counted into metrics.parked */
 
     agent_user *agents;
     size_t nagents, agents_cap;
