@@ -25,7 +25,8 @@ static uint32_t auth_open(session *s, const weft_proto_msg *m)
 {
     s->write = true;
     s->token_exp = 0;
-    if (m->has_user && m->user.name.len > 0)
+    s->user_named = m->has_user && m->user.name.len > 0;
+    if (s->user_named)
         copy_utf8(s->user, sizeof s->user, m->user.name.p, m->user.name.len);
     else
         strcpy(s->user, "anonymous");
@@ -53,6 +54,7 @@ static uint32_t auth_token(session *s, const weft_proto_msg *m, const char *tok,
         return WEFT_CLOSE_FORBIDDEN;
     }
     copy_utf8(s->user, sizeof s->user, t.user, strnlen(t.user, sizeof t.user));
+    s->user_named = true;
     s->write = t.write;
     s->token_exp = t.exp;
     return 0;
@@ -62,6 +64,8 @@ static uint32_t auth_token(session *s, const weft_proto_msg *m, const char *tok,
 uint32_t auth_hello(session *s, const weft_proto_msg *m, const char **why)
 {
     const config *c = s->srv->cfg;
+    if (m->has_user)
+        copy_utf8(s->colour, sizeof s->colour, m->user.colour.p, m->user.colour.len);
     if (!c->secret)
         return auth_open(s, m);
     char *tok = NULL;

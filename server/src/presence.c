@@ -79,12 +79,16 @@ static void presence_store(session *s, const weft_proto_presence *p)
         return;
     ps->anchor = p->anchor;
     ps->head = p->head;
-    /* the name comes from the token; in open mode the client picks it */
-    if (s->srv->cfg->secret || p->user.name.len == 0)
+    /* the name is the token's (or hello's, in open mode): a client cannot
+     * pose as someone else; only an unnamed open-mode client picks one here */
+    if (s->user_named || p->user.name.len == 0)
         copy_utf8(ps->name, sizeof ps->name, s->user, strlen(s->user));
     else
         copy_utf8(ps->name, sizeof ps->name, p->user.name.p, p->user.name.len);
-    copy_utf8(ps->colour, sizeof ps->colour, p->user.colour.p, p->user.colour.len);
+    if (p->user.colour.len > 0)
+        copy_utf8(ps->colour, sizeof ps->colour, p->user.colour.p, p->user.colour.len);
+    else
+        copy_utf8(ps->colour, sizeof ps->colour, s->colour, strlen(s->colour));
 }
 
 void presence_handle(session *s, const weft_proto_msg *m)

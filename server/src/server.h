@@ -63,6 +63,8 @@ struct session {
 
     /* identity */
     char user[64];
+    char colour[32]; /* hello's, used when a presence carries none */
+    bool user_named; /* user came from the token or hello, not a default */
     bool write;
     uint64_t token_exp; /* unix seconds, 0 = none */
     char *query_token;  /* ?token= of the upgrade request, if any */
