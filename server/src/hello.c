@@ -32,8 +32,9 @@ static uint32_t hello_check(session *s, const weft_proto_msg *m, const char **wh
         *why = "unsupported protocol version (this server speaks 1)";
         return WEFT_CLOSE_PROTO_VERSION;
     }
-    if (m->doc.len == 0 || m->doc.len > 1024) {
-        *why = "document name must be 1 to 1024 bytes";
+    if (m->doc.len == 0 || m->doc.len > 1024 || memchr(m->doc.p, 0, m->doc.len)) {
+        /* storage and tokens take names as C strings: a NUL would alias another name */
+        *why = "document name must be 1 to 1024 bytes, without NUL";
         return WEFT_CLOSE_BAD_MESSAGE;
     }
     if (s->srv->stopping) {
