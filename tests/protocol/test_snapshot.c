@@ -202,55 +202,119 @@ static int raw_deflate(const void *in, size_t n, uint8_t *out, size_t cap, size_
     return rc == Z_STREAM_END ? 0 : -1;
 }
 
-/* [1, 0, vv, meta_len, meta_z, text_len, text_z] from raw sections. */
-static size_t make_snapshot(uint8_t *out, const char *vvhex, const void *meta, size_t mn,
-                            uint32_t meta_len, const void *text, size_t tn, uint32_t text_len)
+/* Canonical msgpack headers, appended at out[*n]. */
+static void put_uint(uint8_t *out, size_t *n, uint32_t v)
 {
-    static uint8_t z[1 << 20];
-    size_t zn, n = 0;
-    out[n++] = 0x97;
-    out[n++] = 0x01;
-    out[n++] = 0x00;
-    n += (size_t)ptest_unhex(vvhex, out + n, 64);
-    out[n++] = 0xce;
-    for (int s = 24; s >= 0; s -= 8)
-        out[n++] = (uint8_t)(meta_len >> s);
-    if (meta_len < 0x10000) { /* keep it canonical: rewrite as the small form */
-        n -= 5;
-        if (meta_len < 0x80)
-            out[n++] = (uint8_t)meta_len;
-        else if (meta_len < 0x100) {
-            out[n++] = 0xcc;
-            out[n++] = (uint8_t)meta_len;
-        } else {
-            out[n++] = 0xcd;
-            out[n++] = (uint8_t)(meta_len >> 8);
-            out[n++] = (uint8_t)meta_len;
-        }
-    }
-    if (raw_deflate(meta, mn, z, sizeof z, &zn))
-        abort();
-    out[n++] = 0xc4; /* all test sections compress below 256 bytes */
-    if (zn >= 256)
-        abort();
-    out[n++] = (uint8_t)zn;
-    memcpy(out + n, z, zn);
-    n += zn;
-    if (text_len < 0x80) {
-        out[n++] = (uint8_t)text_len;
+    if (v < 0x80) {
+        out[(*n)++] = (uint8_t)v;
+    } else if (v < 0x100) {
+        out[(*n)++] = 0xcc;
+        out[(*n)++] = (uint8_t)v;
+    } else if (v < 0x10000) {
+        out[(*n)++] = 0xcd;
+        out[(*n)++] = (uint8_t)(v >> 8);
+        out[(*n)++] = (uint8_t)v;
     } else {
-        out[n++] = 0xce;
+        out[(*n)++] = 0xce;
         for (int s = 24; s >= 0; s -= 8)
-            out[n++] = (uint8_t)(text_len >> s);
+            out[(*n)++] = (uint8_t)(v >> s);
     }
-    if (raw_deflate(text, tn, z, sizeof z, &zn) || zn >= 256)
-        abort();
-    out[n++] = 0xc4;
-    out[n++] = (uint8_t)zn;
-    memcpy(out + n, z, zn);
-    return n + zn;
 }
 
+static void put_bin(uint8_t *out, size_t *n, const uint8_t *p, size_t len)
+{
+    if (len < 0x100) {
+        out[(*n)++] = 0xc4;
+        out[(*n)++] = (uint8_t)len;
+    } else if (len < 0x10000) {
+        out[(*n)++] = 0xc5;
+        out[(*n)++] = (uint8_t)(len >> 8);
+        out[(*n)++] = (uint8_t)len;
+    } else {
+        out[(*n)++] = 0xc6;
+        for (int s = 24; s >= 0; s -= 8)
+            out[(*n)++] = (uint8_t)(len >> s);
+    }
+    memcpy(out + *n, p, len);
+    *n += len;
+}
+
+/* A section [declared, deflate(p)] (declared = len unless told). */
+static void put_section(uint8_t *out, size_t *n, const void *p, size_t len, uint32_t declared)
+{
+    static uint8_t z[1 << 16];
+    size_t zn;
+    if (raw_deflate(p, len, z, sizeof z, &zn))
+        abort();
+    out[(*n)++] = 0x92;
+    put_uint(out, n, declared);
+    put_bin(out, n, z, zn);
+}
+
+/* Ways to spoil a hand-made snapshot's frame. */
+enum {
+    F_14_COLUMNS = 1,  /* the columns array is one short */
+    F_BARE_BIN = 2,    /* column 0 is a bin, not [len, bin] */
+    F_STR = 4,         /* column 0 is [len, str] */
+    F_THREE = 8,       /* column 0 is [len, bin, 0] */
+    F_LEN_PLUS = 16,   /* column 3 declares one byte more than it has */
+    F_LEN_MINUS = 32,  /* column 3 declares one byte less */
+    F_TEXT_PLUS = 64,  /* the text declares one byte more */
+    F_TEXT_MINUS = 128 /* the text declares one byte less */
+};
+
+/* [2, 0, vv, columns, text] with the 15 columns given as hex varint bytes
+ * separated by '|' (empty = no values). */
+static size_t make_snapshot(uint8_t *out, const char *vvhex, const char *spec, const char *text,
+                            int flags)
+{
+    uint8_t col[256];
+    char hex[512];
+    size_t n = 0;
+    out[n++] = 0x95;
+    out[n++] = 0x02;
+    out[n++] = 0x00;
+    n += (size_t)ptest_unhex(vvhex, out + n, 64);
+    out[n++] = (flags & F_14_COLUMNS) ? 0x9e : 0x9f;
+    for (int i = 0; i < 15; i++) {
+        const char *bar = strchr(spec, '|');
+        size_t k = bar ? (size_t)(bar - spec) : strlen(spec);
+        if (k >= sizeof hex || (i < 14) != (bar != NULL))
+            abort();
+        memcpy(hex, spec, k);
+        hex[k] = 0;
+        long m = ptest_unhex(hex, col, sizeof col);
+        if (m < 0)
+            abort();
+        spec = bar ? bar + 1 : spec + k;
+        if (i == 14 && (flags & F_14_COLUMNS))
+            break;
+        uint32_t declared = (uint32_t)m;
+        if (i == 3 && (flags & F_LEN_PLUS))
+            declared++;
+        if (i == 3 && (flags & F_LEN_MINUS))
+            declared--;
+        if (i == 0 && (flags & F_BARE_BIN)) {
+            put_bin(out, &n, col, (size_t)m);
+        } else if (i == 0 && (flags & F_STR)) {
+            out[n++] = 0x92;
+            put_uint(out, &n, declared);
+            out[n++] = 0xa0; /* "" */
+        } else if (i == 0 && (flags & F_THREE)) {
+            size_t at = n;
+            put_section(out, &n, col, (size_t)m, declared);
+            out[at] = 0x93;
+            out[n++] = 0x00;
+        } else {
+            put_section(out, &n, col, (size_t)m, declared);
+        }
+    }
+    size_t tn = strlen(text);
+    uint32_t declared =
+        (uint32_t)tn + ((flags & F_TEXT_PLUS) ? 1 : 0) - ((flags & F_TEXT_MINUS) ? 1 : 0);
+    put_section(out, &n, text, tn, declared);
+    return n;
+}
 static int load(const uint8_t *p, size_t n, const weft_proto_limits *lim)
 {
     weft_doc *d = weft_doc_new(WEFT_NONE);
@@ -260,103 +324,140 @@ static int load(const uint8_t *p, size_t n, const weft_proto_limits *lim)
     return rc;
 }
 
+/* Column order: agents | r_agent r_seq r_len r_flags r_x r_xa | d_agent
+ * d_seq d_tagent d_tseq d_len | s_agent s_seq s_len. One run "hi" by
+ * agent 1, no deletes, one span. */
+#define GOOD_COLS "01|00|00|02|00||||||||00|00|02"
+
+/* Loads a one-agent snapshot, text "hi", vv {1: 2}, with these columns. */
+static int load_cols(const char *spec)
+{
+    static uint8_t snap[4096];
+    size_t n = make_snapshot(snap, "91 92 01 02", spec, "hi", 0);
+    return load(snap, n, NULL);
+}
+
+static int load_flags(int flags)
+{
+    static uint8_t snap[4096];
+    size_t n = make_snapshot(snap, "91 92 01 02", GOOD_COLS, "hi", flags);
+    return load(snap, n, NULL);
+}
+
+/* Varint columns must be canonical and exactly as long as their values. */
+static void bad_varints(void)
+{
+    CHECK_RC(load_cols(GOOD_COLS), 0);
+    /* overlong: 2 as 82 00, 1 as 81 00, 0 as 80 00, 2 in five bytes */
+    CHECK_RC(load_cols("01|00|00|8200|00||||||||00|00|02"), WEFT_PROTO_E_NONCANONICAL);
+    CHECK_RC(load_cols("8100|00|00|02|00||||||||00|00|02"), WEFT_PROTO_E_NONCANONICAL);
+    CHECK_RC(load_cols("01|8000|00|02|00||||||||00|00|02"), WEFT_PROTO_E_NONCANONICAL);
+    CHECK_RC(load_cols("01|00|00|02|00||||||||00|00|8280808000"), WEFT_PROTO_E_NONCANONICAL);
+    /* >= 2^32: a fifth byte above 0x0f, or a sixth byte */
+    CHECK_RC(load_cols("8180808010|00|00|02|00||||||||00|00|02"), WEFT_PROTO_E_INTRANGE);
+    CHECK_RC(load_cols("01|00|00|ffffffff1f|00||||||||00|00|02"), WEFT_PROTO_E_INTRANGE);
+    CHECK_RC(load_cols("01|00|00|8280808080|00||||||||00|00|02"), WEFT_PROTO_E_INTRANGE);
+    CHECK_RC(load_cols("01|00|00|828080808000|00||||||||00|00|02"), WEFT_PROTO_E_INTRANGE);
+    /* 2^32 - 1 is a valid varint, too long for a run here */
+    CHECK_RC(load_cols("01|00|00|ffffffff0f|00||||||||00|00|02"), WEFT_PROTO_E_VALUE);
+    /* truncated: a column ends inside a value, or before the last run's */
+    CHECK_RC(load_cols("01|00|00|82|00||||||||00|00|02"), WEFT_PROTO_E_TRUNCATED);
+    CHECK_RC(load_cols("01|00|0080|02|00||||||||00|00|02"), WEFT_PROTO_E_TRUNCATED);
+    CHECK_RC(load_cols("01|00||02|00||||||||00|00|02"), WEFT_PROTO_E_TRUNCATED);
+    CHECK_RC(load_cols("01|00|00|02|||||||||00|00|02"), WEFT_PROTO_E_TRUNCATED);
+    CHECK_RC(load_cols("01|00|00|02|00||||||||00|00|"), WEFT_PROTO_E_TRUNCATED);
+    CHECK_RC(load_cols("01|00|00|02|00|||00|||||00|00|02"), WEFT_PROTO_E_TRUNCATED);
+    CHECK_RC(load_cols("01|00|00|02|00||||||||00|00|ff"), WEFT_PROTO_E_TRUNCATED);
+    CHECK_RC(load_cols("ff|00|00|02|00||||||||00|00|02"), WEFT_PROTO_E_TRUNCATED);
+    /* trailing values in a column the decoder reads to its end */
+    CHECK_RC(load_cols("01|00|00|02|00||||||||00|00|0200"), WEFT_PROTO_E_TRAILING);
+    CHECK_RC(load_cols("01|00|0000|02|00||||||||00|00|02"), WEFT_PROTO_E_TRAILING);
+    CHECK_RC(load_cols("01|00|00|02|0000||||||||00|00|02"), WEFT_PROTO_E_TRAILING);
+    CHECK_RC(load_cols("01|00|00|02|00|05|||||||00|00|02"), WEFT_PROTO_E_TRAILING);
+    CHECK_RC(load_cols("01|00|00|02|00||00||||||00|00|02"), WEFT_PROTO_E_TRAILING);
+    CHECK_RC(load_cols("01|00|00|02|00||||01||||00|00|02"), WEFT_PROTO_E_TRAILING);
+    CHECK_RC(load_cols("01|00|00|02|00||||||||00|0000|02"), WEFT_PROTO_E_TRAILING);
+    /* trailing garbage: an unfinished value after the last one */
+    CHECK_RC(load_cols("01|00|00|0280|00||||||||00|00|02"), WEFT_PROTO_E_TRUNCATED);
+    CHECK_RC(load_cols("01|00|00|02|00||||||||00|00|0280"), WEFT_PROTO_E_TRUNCATED);
+    /* an agent index past the agents column */
+    CHECK_RC(load_cols("01|01|00|02|00||||||||00|00|02"), WEFT_PROTO_E_VALUE);
+
+    /* The largest agent, 0xfffffffe, takes a five-byte varint and loads. */
+    static uint8_t snap[4096];
+    size_t n = make_snapshot(snap, "91 92 ce fffffffe 02", "feffffff0f|00|00|02|00||||||||00|00|02",
+                             "hi", 0);
+    CHECK_RC(load(snap, n, NULL), 0);
+}
+
 static void corrupt(void)
 {
-    static uint8_t snap[4096], meta[256];
-    /* One run "hi" by agent 1: agents [1], r_agent [0], r_seq [0], r_len [2],
-     * r_flags [0], r_x [], r_xa [], dels empty, spans [0] [0] [2]. */
-    static const char good_meta[] =
-        "9f 9101 9100 9100 9102 9100 90 90 90 90 90 90 90 9100 9100 9102";
-    size_t mn = (size_t)ptest_unhex(good_meta, meta, sizeof meta);
-    size_t n = make_snapshot(snap, "91 92 01 02", meta, mn, (uint32_t)mn, "hi", 2, 2);
-    CHECK_RC(load(snap, n, NULL), 0);
-    /* text length declared wrong, either way */
-    n = make_snapshot(snap, "91 92 01 02", meta, mn, (uint32_t)mn, "hi", 2, 3);
-    CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_INFLATE);
-    n = make_snapshot(snap, "91 92 01 02", meta, mn, (uint32_t)mn, "hi", 2, 1);
-    CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_INFLATE);
+    static uint8_t snap[4096];
+    size_t n;
+    CHECK_RC(load_flags(0), 0);
+    /* the frame: 15 sections of [len, bin], then the text's */
+    CHECK_RC(load_flags(F_14_COLUMNS), WEFT_PROTO_E_SHAPE);
+    CHECK_RC(load_flags(F_BARE_BIN), WEFT_PROTO_E_SHAPE);
+    CHECK_RC(load_flags(F_STR), WEFT_PROTO_E_SHAPE);
+    CHECK_RC(load_flags(F_THREE), WEFT_PROTO_E_SHAPE);
+    /* a declared length other than the inflated one */
+    CHECK_RC(load_flags(F_LEN_PLUS), WEFT_PROTO_E_INFLATE);
+    CHECK_RC(load_flags(F_LEN_MINUS), WEFT_PROTO_E_INFLATE);
+    CHECK_RC(load_flags(F_TEXT_PLUS), WEFT_PROTO_E_INFLATE);
+    CHECK_RC(load_flags(F_TEXT_MINUS), WEFT_PROTO_E_INFLATE);
     /* text with more code points than the runs */
-    n = make_snapshot(snap, "91 92 01 02", meta, mn, (uint32_t)mn, "hij", 3, 3);
+    n = make_snapshot(snap, "91 92 01 02", GOOD_COLS, "hij", 0);
     CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_VALUE);
     /* invalid UTF-8 text */
-    n = make_snapshot(snap, "91 92 01 02", meta, mn, (uint32_t)mn, "h\xff", 2, 2);
+    n = make_snapshot(snap, "91 92 01 02", GOOD_COLS, "h\xff", 0);
     CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_UTF8);
     /* vv that does not match the content */
-    n = make_snapshot(snap, "91 92 01 03", meta, mn, (uint32_t)mn, "hi", 2, 2);
+    n = make_snapshot(snap, "91 92 01 03", GOOD_COLS, "hi", 0);
     CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_VVMISMATCH);
     /* an agent nobody uses */
-    static const char unused[] =
-        "9f 920105 9100 9100 9102 9100 90 90 90 90 90 90 90 9100 9100 9102";
-    mn = (size_t)ptest_unhex(unused, meta, sizeof meta);
-    n = make_snapshot(snap, "91 92 01 02", meta, mn, (uint32_t)mn, "hi", 2, 2);
-    CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_NONCANONICAL);
+    CHECK_RC(load_cols("0105|00|00|02|00||||||||00|00|02"), WEFT_PROTO_E_NONCANONICAL);
+    /* agents not increasing */
+    CHECK_RC(load_cols("0101|00|00|02|00||||||||00|00|02"), WEFT_PROTO_E_ORDER);
     /* two runs that should be one: "h" then "i" continuing it */
-    static const char split[] =
-        "9f 9101 920000 920000 920101 920002 90 90 90 90 90 90 90 9100 9100 9102";
-    mn = (size_t)ptest_unhex(split, meta, sizeof meta);
-    n = make_snapshot(snap, "91 92 01 02", meta, mn, (uint32_t)mn, "hi", 2, 2);
-    CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_NONCANONICAL);
+    CHECK_RC(load_cols("01|0000|0000|0101|0002||||||||00|00|02"), WEFT_PROTO_E_NONCANONICAL);
     /* origin code 3 (other agent) naming what code 1 would say */
-    static const char oc[] =
-        "9f 9101 920000 920001 920101 920006 9100 9100 90 90 90 90 90 9100 9100 9102";
-    mn = (size_t)ptest_unhex(oc, meta, sizeof meta);
-    n = make_snapshot(snap, "91 92 01 02", meta, mn, (uint32_t)mn, "hi", 2, 2);
-    CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_NONCANONICAL);
-    /* a map inside the compressed meta */
-    static const char map[] = "9f 80 9100 9100 9102 9100 90 90 90 90 90 90 90 9100 9100 9102";
-    mn = (size_t)ptest_unhex(map, meta, sizeof meta);
-    n = make_snapshot(snap, "91 92 01 02", meta, mn, (uint32_t)mn, "hi", 2, 2);
-    CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_MAP);
-    /* an unknown format */
-    mn = (size_t)ptest_unhex(good_meta, meta, sizeof meta);
-    n = make_snapshot(snap, "91 92 01 02", meta, mn, (uint32_t)mn, "hi", 2, 2);
-    snap[1] = 0x02;
+    CHECK_RC(load_cols("01|0000|0001|0101|0006|00|00||||||00|00|02"), WEFT_PROTO_E_NONCANONICAL);
+    /* an unknown format, and format 1 (msgpack integer columns, never
+     * released) */
+    n = make_snapshot(snap, "91 92 01 02", GOOD_COLS, "hi", 0);
+    snap[1] = 0x03;
+    CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_FORMAT);
+    snap[1] = 0x01;
     CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_FORMAT);
 
     /* Decompression bombs: 16 MiB of spaces deflate to a few KiB. */
     size_t big = 16u << 20;
     char *spaces = malloc(big);
     uint8_t *z = malloc(1 << 20), *frame = malloc((1 << 20) + 64);
-    size_t zn;
+    size_t zn, fn, head;
     memset(spaces, ' ', big);
     CHECK(raw_deflate(spaces, big, z, 1 << 20, &zn) == 0);
-    /* declared honestly, over the caller's limit: refused before inflating */
     weft_proto_limits lim = WEFT_PROTO_LIMITS_DEFAULT;
     lim.max_inflate = 1u << 20;
-    size_t fn = 0;
-    mn = (size_t)ptest_unhex(good_meta, meta, sizeof meta);
-    {
-        /* everything up to the text length field, then text_len = 16 MiB */
-        size_t head = make_snapshot(frame, "91 92 01 02", meta, mn, (uint32_t)mn, "", 0, 0);
-        /* frame ends with: 00 c4 02 03 00 (text_len 0, empty stream) */
-        head -= 5;
-        fn = head;
-        frame[fn++] = 0xce;
-        for (int s = 24; s >= 0; s -= 8)
-            frame[fn++] = (uint8_t)(big >> s);
-        frame[fn++] = zn < 0x10000 ? 0xc5 : 0xc6;
-        if (zn < 0x10000) {
-            frame[fn++] = (uint8_t)(zn >> 8);
-            frame[fn++] = (uint8_t)zn;
-        }
-        memcpy(frame + fn, z, zn);
-        fn += zn;
-    }
+    /* everything up to the text section (which is 92 00 c4 02 03 00) */
+    head = make_snapshot(frame, "91 92 01 02", GOOD_COLS, "", 0) - 6;
+    /* declared honestly, over the caller's limit: refused before inflating */
+    fn = head;
+    frame[fn++] = 0x92;
+    put_uint(frame, &fn, (uint32_t)big);
+    put_bin(frame, &fn, z, zn);
     CHECK_RC(load(frame, fn, &lim), WEFT_PROTO_E_BOMB);
+    /* the limit counts the columns too */
+    lim.max_inflate = big + 7; /* the columns take 8 bytes */
+    CHECK_RC(load(frame, fn, &lim), WEFT_PROTO_E_BOMB);
+    lim.max_inflate = big + 8;
+    CHECK_RC(load(frame, fn, &lim), WEFT_PROTO_E_VALUE); /* 16 MiB of text for 2 code points */
+    lim.max_inflate = 1u << 20;
     /* declared small, inflates to 16 MiB: stops at the declared size */
-    {
-        size_t head = make_snapshot(frame, "91 92 01 02", meta, mn, (uint32_t)mn, "", 0, 0);
-        head -= 5;
-        fn = head;
-        frame[fn++] = 0x02; /* claims 2 bytes */
-        frame[fn++] = zn < 0x10000 ? 0xc5 : 0xc6;
-        if (zn < 0x10000) {
-            frame[fn++] = (uint8_t)(zn >> 8);
-            frame[fn++] = (uint8_t)zn;
-        }
-        memcpy(frame + fn, z, zn);
-        fn += zn;
-    }
+    fn = head;
+    frame[fn++] = 0x92;
+    put_uint(frame, &fn, 2);
+    put_bin(frame, &fn, z, zn);
     CHECK_RC(load(frame, fn, &lim), WEFT_PROTO_E_INFLATE);
     free(spaces);
     free(z);
@@ -465,15 +566,24 @@ static int trace(const char *path, long limit)
            "deleted text: 159929)\n",
            snap.n, limit);
     {
-        /* section sizes: [1, lsn, vv, meta_len, meta_z, text_len, text_z] */
+        /* section sizes: [2, lsn, vv, [[len, bin] x 15], [len, bin]] */
         msgpack_unpacked up;
         size_t off = 0;
         msgpack_unpacked_init(&up);
         if (msgpack_unpack_next(&up, snap.p, snap.n, &off) == MSGPACK_UNPACK_SUCCESS) {
             const msgpack_object *f = up.data.via.array.ptr;
-            printf("  columns %llu bytes -> %u deflated; text %llu bytes -> %u deflated\n",
-                   (unsigned long long)f[3].via.u64, f[4].via.bin.size,
-                   (unsigned long long)f[5].via.u64, f[6].via.bin.size);
+            const msgpack_object_array *cols = &f[3].via.array;
+            unsigned long long raw = 0, z = 0;
+            printf("  columns (inflated -> deflated):");
+            for (uint32_t c = 0; c < cols->size; c++) {
+                const msgpack_object *sec = cols->ptr[c].via.array.ptr;
+                raw += sec[0].via.u64;
+                z += sec[1].via.bin.size;
+                printf(" %llu->%u", (unsigned long long)sec[0].via.u64, sec[1].via.bin.size);
+            }
+            const msgpack_object *t = f[4].via.array.ptr;
+            printf("\n  columns %llu bytes -> %llu deflated; text %llu bytes -> %u deflated\n", raw,
+                   z, (unsigned long long)t[0].via.u64, t[1].via.bin.size);
         }
         msgpack_unpacked_destroy(&up);
     }
@@ -497,6 +607,7 @@ int main(int argc, char **argv)
     load_then_edit();
     random_docs();
     corrupt();
+    bad_varints();
     mutations();
     printf("%s: %d failures\n", __FILE__, ptest_failures);
     return ptest_failures != 0;

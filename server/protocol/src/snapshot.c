@@ -1,9 +1,10 @@
 /* snapshot.c — a document's whole state as one compact msgpack value.
  *
- * Snapshot = [format 1, lsn, vv, meta_len, meta: bin, text_len, text: bin]
- * meta and text are raw-deflated; inflated, text is the UTF-8 of every
- * canonical run (tombstones included) in document order, and meta is one
- * canonical msgpack array of 15 integer columns:
+ * Snapshot = [format 2, lsn, vv, columns: [section x 15], text: section]
+ * section  = [inflated length, raw deflate: bin]
+ * Inflated, text is the UTF-8 of every canonical run (tombstones
+ * included) in document order, and each column is a list of u32 values
+ * written as canonical LEB128 varints (snap_int.h, column.c):
  *   agents                      every agent referenced below, increasing
  *   r_agent r_seq r_len r_flags r_x r_xa     runs, document order
  *   d_agent d_seq d_tagent d_tseq d_len      delete records, apply order
@@ -18,7 +19,10 @@
 
 #include "snap_int.h"
 
-#define SNAP_FORMAT 1u
+/* 2: varint columns, each deflated on its own. (1, one deflated msgpack
+ * array of integer arrays, was never released: loading it walked and
+ * unpacked every integer as a msgpack object.) */
+#define SNAP_FORMAT 2u
 
 enum {
     C_AGENTS,
@@ -41,20 +45,6 @@ enum {
 
 /* Origin codes. */
 enum { O_NONE = 0, O_ADJ = 1, O_SAME = 2, O_OTHER = 3 };
-
-typedef struct col {
-    uint32_t *v;
-    size_t n, cap;
-} col;
-
-static int col_push(col *c, uint32_t v)
-{
-    int rc = proto__grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v);
-    if (rc)
-        return rc;
-    c->v[c->n++] = v;
-    return 0;
-}
 
 /* ---- origin codes (shared by both directions, so they agree) ---------- */
 
@@ -102,11 +92,17 @@ typedef struct enc_state {
     size_t nruns, runs_cap;
     uint32_t *agents;
     size_t nagents, agents_cap;
-    col c[C_COUNT];
-    uint32_t *next; /* per agent index: expected next seq */
-    weft_buf text, meta, z;
+    weft_buf c[C_COUNT]; /* the columns' varints */
+    int err;             /* sticky, from col() */
+    uint32_t *next;      /* per agent index: expected next seq */
+    weft_buf text, z;
     weft_vv vv;
 } enc_state;
+
+static void col(enc_state *s, int c, uint32_t v)
+{
+    proto__col_put(&s->c[c], v, &s->err);
+}
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -116,6 +112,9 @@ static int cmp_u32(const void *a, const void *b)
 
 static int agent_add(enc_state *s, uint32_t a)
 {
+    /* Runs of one agent are the common case: skip repeats of the last. */
+    if (s->nagents && s->agents[s->nagents - 1] == a)
+        return 0;
     int rc = proto__grow((void **)&s->agents, &s->agents_cap, s->nagents + 1, sizeof *s->agents);
     if (rc)
         return rc;
@@ -176,73 +175,74 @@ static int collect(enc_state *s, const weft_doc *doc)
 
 static int enc_runs(enc_state *s)
 {
-    int rc = 0;
-    col *c = s->c;
+    size_t bytes = 0;
+    for (size_t i = 0; i < s->nruns; i++) {
+        if (s->runs[i].bytes > SIZE_MAX - bytes)
+            return WEFT_PROTO_E_NOMEM;
+        bytes += s->runs[i].bytes;
+    }
+    if (proto__grow((void **)&s->text.p, &s->text.cap, bytes ? bytes : 1, 1))
+        return WEFT_PROTO_E_NOMEM;
     memset(s->next, 0, (s->nagents ? s->nagents : 1) * sizeof *s->next);
-    for (size_t i = 0; i < s->nruns && !rc; i++) {
+    for (size_t i = 0; i < s->nruns; i++) {
         const weft_run *r = &s->runs[i];
         const weft_run *prev = i ? &s->runs[i - 1] : NULL;
         const weft_run *nxt = i + 1 < s->nruns ? &s->runs[i + 1] : NULL;
         uint32_t ai = agent_idx(s, r->agent);
         int olc = ol_code(r, prev), orc = or_code(r, nxt);
-        rc = col_push(&c[C_R_AGENT], ai);
-        rc = rc ? rc : col_push(&c[C_R_SEQ], proto__zz(r->seq - s->next[ai]));
-        rc = rc ? rc : col_push(&c[C_R_LEN], r->len);
-        rc = rc ? rc
-                : col_push(&c[C_R_FLAGS],
-                           (uint32_t)r->deleted | (uint32_t)olc << 1 | (uint32_t)orc << 3);
+        col(s, C_R_AGENT, ai);
+        col(s, C_R_SEQ, proto__zz(r->seq - s->next[ai]));
+        col(s, C_R_LEN, r->len);
+        col(s, C_R_FLAGS, (uint32_t)r->deleted | (uint32_t)olc << 1 | (uint32_t)orc << 3);
         s->next[ai] = r->seq + r->len;
-        if (!rc && olc == O_SAME)
-            rc = col_push(&c[C_R_X], r->seq - r->ol.seq - 1);
-        if (!rc && olc == O_OTHER) {
-            rc = col_push(&c[C_R_XA], agent_idx(s, r->ol.agent));
-            rc = rc ? rc : col_push(&c[C_R_X], r->ol.seq);
+        if (olc == O_SAME)
+            col(s, C_R_X, r->seq - r->ol.seq - 1);
+        if (olc == O_OTHER) {
+            col(s, C_R_XA, agent_idx(s, r->ol.agent));
+            col(s, C_R_X, r->ol.seq);
         }
-        if (!rc && orc == O_SAME)
-            rc = col_push(&c[C_R_X], proto__zz(r->or.seq - r->seq));
-        if (!rc && orc == O_OTHER) {
-            rc = col_push(&c[C_R_XA], agent_idx(s, r->or.agent));
-            rc = rc ? rc : col_push(&c[C_R_X], r->or.seq);
+        if (orc == O_SAME)
+            col(s, C_R_X, proto__zz(r->or.seq - r->seq));
+        if (orc == O_OTHER) {
+            col(s, C_R_XA, agent_idx(s, r->or.agent));
+            col(s, C_R_X, r->or.seq);
         }
-        if (!rc && (r->bytes > SIZE_MAX - s->text.n ||
-                    proto__grow((void **)&s->text.p, &s->text.cap, s->text.n + r->bytes, 1)))
-            rc = WEFT_PROTO_E_NOMEM;
-        if (!rc && r->bytes) {
+        if (r->bytes) {
             memcpy(s->text.p + s->text.n, r->text, r->bytes);
             s->text.n += r->bytes;
         }
     }
-    return rc;
+    return s->err;
 }
 
 static int enc_dels_spans(enc_state *s, const weft_doc *doc)
 {
-    int rc = 0;
-    col *c = s->c;
     uint32_t prev_t = 0;
     size_t nd = weft_doc_del_count(doc), ns = weft_doc_span_count(doc);
     memset(s->next, 0, (s->nagents ? s->nagents : 1) * sizeof *s->next);
-    for (size_t i = 0; i < nd && !rc; i++) {
+    for (size_t i = 0; i < nd; i++) {
         weft_del d = weft_doc_del_get(doc, i);
         uint32_t ai = agent_idx(s, d.id.agent);
-        rc = col_push(&c[C_D_AGENT], ai);
-        rc = rc ? rc : col_push(&c[C_D_SEQ], proto__zz(d.id.seq - s->next[ai]));
-        rc = rc ? rc : col_push(&c[C_D_TAGENT], agent_idx(s, d.target.agent));
-        rc = rc ? rc : col_push(&c[C_D_TSEQ], proto__zz(d.target.seq - prev_t));
-        rc = rc ? rc : col_push(&c[C_D_LEN], d.len);
+        col(s, C_D_AGENT, ai);
+        col(s, C_D_SEQ, proto__zz(d.id.seq - s->next[ai]));
+        col(s, C_D_TAGENT, agent_idx(s, d.target.agent));
+        col(s, C_D_TSEQ, proto__zz(d.target.seq - prev_t));
+        col(s, C_D_LEN, d.len);
         s->next[ai] = d.id.seq + d.len;
         prev_t = d.target.seq;
     }
     memset(s->next, 0, (s->nagents ? s->nagents : 1) * sizeof *s->next);
-    for (size_t i = 0; i < ns && !rc; i++) {
+    for (size_t i = 0; i < ns; i++) {
         weft_span sp = weft_doc_span_get(doc, i);
         uint32_t ai = agent_idx(s, sp.agent);
-        rc = col_push(&c[C_S_AGENT], ai);
-        rc = rc ? rc : col_push(&c[C_S_SEQ], proto__zz(sp.seq - s->next[ai]));
-        rc = rc ? rc : col_push(&c[C_S_LEN], sp.len);
+        col(s, C_S_AGENT, ai);
+        col(s, C_S_SEQ, proto__zz(sp.seq - s->next[ai]));
+        col(s, C_S_LEN, sp.len);
         s->next[ai] = sp.seq + sp.len;
     }
-    return rc;
+    for (size_t i = 0; i < s->nagents; i++)
+        col(s, C_AGENTS, s->agents[i]);
+    return s->err;
 }
 
 static void enc_free(enc_state *s)
@@ -251,11 +251,24 @@ static void enc_free(enc_state *s)
     free(s->agents);
     free(s->next);
     for (int i = 0; i < C_COUNT; i++)
-        free(s->c[i].v);
+        weft_buf_cleanup(&s->c[i]);
     weft_buf_cleanup(&s->text);
-    weft_buf_cleanup(&s->meta);
     weft_buf_cleanup(&s->z);
     weft_vv_cleanup(&s->vv);
+}
+
+/* [inflated length, deflated bytes], z as scratch. */
+static int put_section(proto__writer *w, const weft_buf *b, weft_buf *z)
+{
+    int rc;
+    if (b->n > UINT32_MAX)
+        return WEFT_PROTO_E_VALUE;
+    if ((rc = proto__deflate(b->p, b->n, z)))
+        return rc;
+    proto__w_arr(w, 2);
+    proto__w_u32(w, (uint32_t)b->n);
+    proto__w_bin(w, z->p, z->n);
+    return 0;
 }
 
 int weft_proto_snapshot_encode(const weft_doc *doc, uint32_t lsn, weft_buf *out)
@@ -265,43 +278,26 @@ int weft_proto_snapshot_encode(const weft_doc *doc, uint32_t lsn, weft_buf *out)
     int rc;
     memset(&s, 0, sizeof s);
     weft_vv_init(&s.vv);
+    for (int i = 0; i < C_COUNT; i++)
+        weft_buf_init(&s.c[i]);
     out->n = 0;
     if ((rc = collect(&s, doc)) || (rc = enc_runs(&s)) || (rc = enc_dels_spans(&s, doc)))
         goto done;
     if ((rc = weft_doc_version(doc, &s.vv)))
         goto done;
-    for (size_t i = 0; i < s.nagents; i++)
-        if ((rc = col_push(&s.c[C_AGENTS], s.agents[i])))
-            goto done;
-
-    proto__writer_init(&w, &s.meta);
-    proto__w_arr(&w, C_COUNT);
-    for (int i = 0; i < C_COUNT; i++) {
-        proto__w_arr(&w, (uint32_t)s.c[i].n);
-        for (size_t k = 0; k < s.c[i].n; k++)
-            proto__w_u32(&w, s.c[i].v[k]);
-    }
-    if ((rc = proto__writer_done(&w)))
-        goto done;
 
     proto__writer_init(&w, out);
-    proto__w_arr(&w, 7);
+    proto__w_arr(&w, 5);
     proto__w_u32(&w, SNAP_FORMAT);
     proto__w_u32(&w, lsn);
     proto__vv_encode(&w, &s.vv);
-    proto__w_u32(&w, (uint32_t)s.meta.n);
-    if ((rc = proto__deflate(s.meta.p, s.meta.n, &s.z)))
-        goto done;
-    proto__w_bin(&w, s.z.p, s.z.n);
-    if (s.text.n > UINT32_MAX) {
-        rc = WEFT_PROTO_E_VALUE;
-        goto done;
-    }
-    proto__w_u32(&w, (uint32_t)s.text.n);
-    if ((rc = proto__deflate(s.text.p, s.text.n, &s.z)))
-        goto done;
-    proto__w_bin(&w, s.z.p, s.z.n);
-    rc = proto__writer_done(&w);
+    proto__w_arr(&w, C_COUNT);
+    for (int i = 0; i < C_COUNT && !rc; i++)
+        rc = put_section(&w, &s.c[i], &s.z);
+    if (!rc)
+        rc = put_section(&w, &s.text, &s.z);
+    if (!rc)
+        rc = proto__writer_done(&w);
 done:
     if (rc)
         out->n = 0;
@@ -311,21 +307,8 @@ done:
 
 /* ---- decoding -------------------------------------------------------------- */
 
-typedef struct col_rd {
-    const msgpack_object *it;
-    uint32_t n, i;
-} col_rd;
-
-static int rd(col_rd *c, uint32_t *v)
-{
-    if (c->i >= c->n)
-        return WEFT_PROTO_E_SHAPE;
-    return proto__u32(&c->it[c->i++], v);
-}
-
 typedef struct dec_state {
-    col_rd c[C_COUNT];
-    const uint32_t *agents;
+    proto__col c[C_COUNT];
     uint32_t nagents;
     uint32_t *agent_tab;
     bool *used;
@@ -335,6 +318,22 @@ typedef struct dec_state {
     weft_buf meta, text;
     weft_vv vv, have;
 } dec_state;
+
+static int rd(dec_state *s, int c, uint32_t *v)
+{
+    return proto__col_next(&s->c[c], v);
+}
+
+/* Every listed column used up: a leftover value is TRAILING. */
+static int cols_done(const dec_state *s, int from, int to)
+{
+    for (int i = from; i <= to; i++) {
+        int rc = proto__col_done(&s->c[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
 
 static int agent_at(dec_state *s, uint32_t idx, uint32_t *agent)
 {
@@ -362,7 +361,7 @@ static int origin(dec_state *s, const weft_run *r, bool is_left, int code, const
         id->seq = is_left ? adj->seq + adj->len - 1 : adj->seq;
         return 0;
     case O_SAME:
-        if ((rc = rd(&s->c[C_R_X], &x)))
+        if ((rc = rd(s, C_R_X, &x)))
             return rc;
         id->agent = r->agent;
         if (is_left) {
@@ -374,8 +373,8 @@ static int origin(dec_state *s, const weft_run *r, bool is_left, int code, const
         }
         return 0;
     default:
-        if ((rc = rd(&s->c[C_R_XA], &xa)) || (rc = agent_at(s, xa, &id->agent)) ||
-            (rc = rd(&s->c[C_R_X], &id->seq)))
+        if ((rc = rd(s, C_R_XA, &xa)) || (rc = agent_at(s, xa, &id->agent)) ||
+            (rc = rd(s, C_R_X, &id->seq)))
             return rc;
         return 0;
     }
@@ -383,29 +382,33 @@ static int origin(dec_state *s, const weft_run *r, bool is_left, int code, const
 
 static int dec_runs(dec_state *s)
 {
-    uint32_t n = s->c[C_R_AGENT].n, v, ai;
+    /* One value per run in r_agent: the count is bounded by its bytes. */
+    size_t n = proto__col_count(&s->c[C_R_AGENT]);
+    uint32_t v, ai;
     int rc;
-    if (s->c[C_R_SEQ].n != n || s->c[C_R_LEN].n != n || s->c[C_R_FLAGS].n != n)
-        return WEFT_PROTO_E_SHAPE;
+    if (n > UINT32_MAX)
+        return WEFT_PROTO_E_VALUE;
     s->runs = calloc(n ? n : 1, sizeof *s->runs);
     if (!s->runs)
         return WEFT_PROTO_E_NOMEM;
-    s->nruns = n;
+    s->nruns = (uint32_t)n;
     for (uint32_t i = 0; i < n; i++) {
         weft_run *r = &s->runs[i];
-        if ((rc = rd(&s->c[C_R_AGENT], &ai)) || (rc = agent_at(s, ai, &r->agent)) ||
-            (rc = rd(&s->c[C_R_SEQ], &v)) || (rc = rd(&s->c[C_R_LEN], &r->len)))
+        if ((rc = rd(s, C_R_AGENT, &ai)) || (rc = agent_at(s, ai, &r->agent)) ||
+            (rc = rd(s, C_R_SEQ, &v)) || (rc = rd(s, C_R_LEN, &r->len)))
             return rc;
         r->seq = s->next[ai] + proto__unzz(v);
         if (r->len == 0 || (uint64_t)r->seq + r->len > UINT32_MAX)
             return WEFT_PROTO_E_VALUE;
         s->next[ai] = r->seq + r->len;
     }
+    if ((rc = cols_done(s, C_R_AGENT, C_R_LEN)))
+        return rc;
     for (uint32_t i = 0; i < n; i++) {
         weft_run *r = &s->runs[i];
         const weft_run *prev = i ? &s->runs[i - 1] : NULL;
         const weft_run *nxt = i + 1 < n ? &s->runs[i + 1] : NULL;
-        if ((rc = rd(&s->c[C_R_FLAGS], &v)))
+        if ((rc = rd(s, C_R_FLAGS, &v)))
             return rc;
         if (v >> 5)
             return WEFT_PROTO_E_VALUE;
@@ -418,12 +421,12 @@ static int dec_runs(dec_state *s)
         if (ol_code(r, prev) != olc || or_code(r, nxt) != orc || (prev && mergeable(prev, r)))
             return WEFT_PROTO_E_NONCANONICAL;
     }
-    if (s->c[C_R_X].i != s->c[C_R_X].n || s->c[C_R_XA].i != s->c[C_R_XA].n)
-        return WEFT_PROTO_E_SHAPE;
-    return 0;
+    return cols_done(s, C_R_FLAGS, C_R_XA);
 }
 
-/* Gives each run its slice of the text: len code points each, all used. */
+/* Gives each run its slice of the text: len code points each, all used.
+ * The text is valid UTF-8 (checked first), so a code point is a lead byte
+ * and its continuation bytes. */
 static int dec_text(dec_state *s)
 {
     const unsigned char *t = (const unsigned char *)s->text.p;
@@ -448,20 +451,17 @@ static int dec_text(dec_state *s)
 
 static int load_dels_spans(dec_state *s, weft_doc *doc)
 {
-    uint32_t nd = s->c[C_D_AGENT].n, ns = s->c[C_S_AGENT].n, ai, v, prev_t = 0;
+    uint32_t ai, v, prev_t = 0;
     int rc;
-    if (s->c[C_D_SEQ].n != nd || s->c[C_D_TAGENT].n != nd || s->c[C_D_TSEQ].n != nd ||
-        s->c[C_D_LEN].n != nd || s->c[C_S_SEQ].n != ns || s->c[C_S_LEN].n != ns)
-        return WEFT_PROTO_E_SHAPE;
     memset(s->next, 0, (s->nagents ? s->nagents : 1) * sizeof *s->next);
-    for (uint32_t i = 0; i < nd; i++) {
+    while (proto__col_more(&s->c[C_D_AGENT])) {
         weft_del d;
-        if ((rc = rd(&s->c[C_D_AGENT], &ai)) || (rc = agent_at(s, ai, &d.id.agent)) ||
-            (rc = rd(&s->c[C_D_SEQ], &v)))
+        if ((rc = rd(s, C_D_AGENT, &ai)) || (rc = agent_at(s, ai, &d.id.agent)) ||
+            (rc = rd(s, C_D_SEQ, &v)))
             return rc;
         d.id.seq = s->next[ai] + proto__unzz(v);
-        if ((rc = rd(&s->c[C_D_TAGENT], &v)) || (rc = agent_at(s, v, &d.target.agent)) ||
-            (rc = rd(&s->c[C_D_TSEQ], &v)) || (rc = rd(&s->c[C_D_LEN], &d.len)))
+        if ((rc = rd(s, C_D_TAGENT, &v)) || (rc = agent_at(s, v, &d.target.agent)) ||
+            (rc = rd(s, C_D_TSEQ, &v)) || (rc = rd(s, C_D_LEN, &d.len)))
             return rc;
         d.target.seq = prev_t + proto__unzz(v);
         prev_t = d.target.seq;
@@ -472,11 +472,13 @@ static int load_dels_spans(dec_state *s, weft_doc *doc)
         if ((rc = weft_doc_load_del(doc, &d)))
             return rc;
     }
+    if ((rc = cols_done(s, C_D_SEQ, C_D_LEN)))
+        return rc;
     memset(s->next, 0, (s->nagents ? s->nagents : 1) * sizeof *s->next);
-    for (uint32_t i = 0; i < ns; i++) {
+    while (proto__col_more(&s->c[C_S_AGENT])) {
         weft_span sp;
-        if ((rc = rd(&s->c[C_S_AGENT], &ai)) || (rc = agent_at(s, ai, &sp.agent)) ||
-            (rc = rd(&s->c[C_S_SEQ], &v)) || (rc = rd(&s->c[C_S_LEN], &sp.len)))
+        if ((rc = rd(s, C_S_AGENT, &ai)) || (rc = agent_at(s, ai, &sp.agent)) ||
+            (rc = rd(s, C_S_SEQ, &v)) || (rc = rd(s, C_S_LEN, &sp.len)))
             return rc;
         sp.seq = s->next[ai] + proto__unzz(v);
         if (sp.len == 0 || (uint64_t)sp.seq + sp.len > UINT32_MAX)
@@ -485,39 +487,77 @@ static int load_dels_spans(dec_state *s, weft_doc *doc)
         if ((rc = weft_doc_load_span(doc, &sp)))
             return rc;
     }
+    return cols_done(s, C_S_SEQ, C_S_LEN);
+}
+
+/* [inflated length, deflated bytes] */
+static int get_section(const msgpack_object *o, uint32_t *len, const uint8_t **z, size_t *zn)
+{
+    const msgpack_object *e;
+    int rc;
+    if ((rc = proto__arr(o, 2, &e)) || (rc = proto__u32(&e[0], len)) ||
+        (rc = proto__bin(&e[1], z, zn)))
+        return rc;
     return 0;
 }
 
-static int dec_meta(dec_state *s, msgpack_unpacked *up)
+/* Inflates the 15 columns (one after the other into s->meta) and the text,
+ * after checking that their declared sizes add up to at most max. */
+static int dec_sections(dec_state *s, const msgpack_object *cols, const msgpack_object *text,
+                        size_t max)
 {
-    const msgpack_object *cols;
-    weft_proto_limits lim = {s->meta.n, 2, 0};
+    uint32_t len[C_COUNT + 1];
+    const uint8_t *z[C_COUNT + 1];
+    size_t zn[C_COUNT + 1], off = 0;
+    uint64_t total = 0;
     int rc;
-    if ((rc = weft_proto_scan((const uint8_t *)s->meta.p, s->meta.n, &lim)) ||
-        (rc = proto__unpack((const uint8_t *)s->meta.p, s->meta.n, up)) ||
-        (rc = proto__arr(&up->data, C_COUNT, &cols)))
+    for (int i = 0; i <= C_COUNT; i++) {
+        if ((rc = get_section(i < C_COUNT ? &cols[i] : text, &len[i], &z[i], &zn[i])))
+            return rc;
+        total += len[i];
+    }
+    if (total > max)
+        return WEFT_PROTO_E_BOMB;
+    size_t ncols = (size_t)total - len[C_COUNT];
+    if ((rc = proto__grow((void **)&s->meta.p, &s->meta.cap, ncols ? ncols : 1, 1)) ||
+        (rc = proto__grow((void **)&s->text.p, &s->text.cap, len[C_COUNT] ? len[C_COUNT] : 1, 1)))
         return rc;
     for (int i = 0; i < C_COUNT; i++) {
-        if ((rc = proto__arr_any(&cols[i], &s->c[i].it, &s->c[i].n)))
+        uint8_t *dst = (uint8_t *)s->meta.p + off;
+        if ((rc = proto__inflate(z[i], zn[i], dst, len[i])))
             return rc;
-        s->c[i].i = 0;
+        proto__col_init(&s->c[i], dst, len[i]);
+        off += len[i];
     }
-    uint32_t na = s->c[C_AGENTS].n;
+    s->meta.n = ncols;
+    if ((rc = proto__inflate(z[C_COUNT], zn[C_COUNT], (uint8_t *)s->text.p, len[C_COUNT])))
+        return rc;
+    s->text.n = len[C_COUNT];
+    return 0;
+}
+
+/* The agents column: the table the other columns index. */
+static int dec_agents(dec_state *s)
+{
+    size_t na = proto__col_count(&s->c[C_AGENTS]);
+    int rc;
+    if (na > UINT32_MAX)
+        return WEFT_PROTO_E_VALUE;
     s->agent_tab = calloc(na ? na : 1, sizeof *s->agent_tab);
     s->used = calloc(na ? na : 1, sizeof *s->used);
     s->next = calloc(na ? na : 1, sizeof *s->next);
     if (!s->agent_tab || !s->used || !s->next)
         return WEFT_PROTO_E_NOMEM;
-    s->nagents = na;
+    s->nagents = (uint32_t)na;
     for (uint32_t i = 0; i < na; i++) {
-        if ((rc = rd(&s->c[C_AGENTS], &s->agent_tab[i])))
+        if ((rc = rd(s, C_AGENTS, &s->agent_tab[i])))
             return rc;
         if (s->agent_tab[i] == WEFT_NONE)
             return WEFT_PROTO_E_VALUE;
         if (i > 0 && s->agent_tab[i] <= s->agent_tab[i - 1])
             return WEFT_PROTO_E_ORDER;
     }
-    return 0;
+    return proto__col_done(&s->c[C_AGENTS]);
 }
 
 static int vv_equal(const weft_vv *a, const weft_vv *b)
@@ -534,11 +574,9 @@ int weft_proto_snapshot_load(const uint8_t *p, size_t len, const weft_proto_limi
                              weft_doc *doc, uint32_t *lsn)
 {
     weft_proto_limits def = WEFT_PROTO_LIMITS_DEFAULT;
-    msgpack_unpacked up, mup;
-    const msgpack_object *it;
-    const uint8_t *mzp, *tzp;
-    size_t mzn, tzn;
-    uint32_t n, fmt, meta_len, text_len;
+    msgpack_unpacked up;
+    const msgpack_object *it, *cols;
+    uint32_t n, fmt;
     dec_state s;
     int rc;
     if (!lim)
@@ -547,7 +585,6 @@ int weft_proto_snapshot_load(const uint8_t *p, size_t len, const weft_proto_limi
     weft_vv_init(&s.vv);
     weft_vv_init(&s.have);
     msgpack_unpacked_init(&up);
-    msgpack_unpacked_init(&mup);
     if ((rc = weft_proto_scan(p, len, lim)) || (rc = proto__unpack(p, len, &up)) ||
         (rc = proto__arr_any(&up.data, &it, &n)))
         goto done;
@@ -559,17 +596,9 @@ int weft_proto_snapshot_load(const uint8_t *p, size_t len, const weft_proto_limi
         rc = WEFT_PROTO_E_FORMAT;
         goto done;
     }
-    if ((rc = proto__arr(&up.data, 7, &it)) || (rc = proto__u32(&it[1], lsn)) ||
-        (rc = proto__vv_decode(&it[2], &s.vv)) || (rc = proto__u32(&it[3], &meta_len)) ||
-        (rc = proto__bin(&it[4], &mzp, &mzn)) || (rc = proto__u32(&it[5], &text_len)) ||
-        (rc = proto__bin(&it[6], &tzp, &tzn)))
-        goto done;
-    if (meta_len > lim->max_inflate || text_len > lim->max_inflate - meta_len) {
-        rc = WEFT_PROTO_E_BOMB;
-        goto done;
-    }
-    if ((rc = proto__inflate(mzp, mzn, meta_len, &s.meta)) ||
-        (rc = proto__inflate(tzp, tzn, text_len, &s.text)) || (rc = dec_meta(&s, &mup)) ||
+    if ((rc = proto__arr(&up.data, 5, &it)) || (rc = proto__u32(&it[1], lsn)) ||
+        (rc = proto__vv_decode(&it[2], &s.vv)) || (rc = proto__arr(&it[3], C_COUNT, &cols)) ||
+        (rc = dec_sections(&s, cols, &it[4], lim->max_inflate)) || (rc = dec_agents(&s)) ||
         (rc = dec_runs(&s)) || (rc = dec_text(&s)))
         goto done;
     for (uint32_t i = 0; i < s.nruns; i++)
@@ -587,7 +616,6 @@ int weft_proto_snapshot_load(const uint8_t *p, size_t len, const weft_proto_limi
     if (!vv_equal(&s.vv, &s.have))
         rc = WEFT_PROTO_E_VVMISMATCH;
 done:
-    msgpack_unpacked_destroy(&mup);
     msgpack_unpacked_destroy(&up);
     free(s.agent_tab);
     free(s.used);

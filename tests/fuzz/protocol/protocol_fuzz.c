@@ -14,7 +14,9 @@
  * Mutations rarely survive deflate, so the input is also used as the
  * *inflated* sections of a snapshot (columns + text, split by the first
  * byte), deflated here: that drives the column decoder and the engine's
- * load checks with structured garbage.
+ * load checks with structured garbage: after the first byte, the columns
+ * separated by 0xff bytes (so mutations land on the varints themselves),
+ * then the text.
  * Limits are small (1 MiB frames, 4 MiB inflated) to keep runs fast.
  */
 #include <stdio.h>
@@ -121,14 +123,23 @@ static size_t deflate_raw(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
     return got;
 }
 
-/* [1, 7, vv, meta_len, deflate(meta), text_len, deflate(text)] */
-static size_t build_snapshot(uint8_t *o, const uint8_t *meta, size_t mn, const uint8_t *text,
-                             size_t tn, const weft_vv *vv)
+/* [len, deflate(p)] */
+static void put_section(uint8_t *o, size_t *n, const uint8_t *p, size_t len)
 {
     static uint8_t z[1 << 17];
-    size_t n = 0, zn;
-    o[n++] = 0x97;
-    o[n++] = 0x01;
+    o[(*n)++] = 0x92;
+    put_uint(o, n, (uint32_t)len);
+    put_bin(o, n, z, deflate_raw(p, len, z, sizeof z));
+}
+
+/* [2, 7, vv, [section x 15], section(text)]; cols holds the 15 columns,
+ * each preceded by its length (4 bytes, native order). */
+static size_t build_snapshot(uint8_t *o, const uint8_t *cols, const uint8_t *text, size_t tn,
+                             const weft_vv *vv)
+{
+    size_t n = 0;
+    o[n++] = 0x95;
+    o[n++] = 0x02;
     o[n++] = 0x07;
     if (vv->n < 16) {
         o[n++] = (uint8_t)(0x90 | vv->n);
@@ -142,43 +153,64 @@ static size_t build_snapshot(uint8_t *o, const uint8_t *meta, size_t mn, const u
         put_uint(o, &n, vv->v[i].agent);
         put_uint(o, &n, vv->v[i].next_seq);
     }
-    put_uint(o, &n, (uint32_t)mn);
-    zn = deflate_raw(meta, mn, z, sizeof z);
-    put_bin(o, &n, z, zn);
-    put_uint(o, &n, (uint32_t)tn);
-    zn = deflate_raw(text, tn, z, sizeof z);
-    put_bin(o, &n, z, zn);
+    o[n++] = 0x9f;
+    for (int c = 0; c < 15; c++) {
+        uint32_t len;
+        memcpy(&len, cols, 4);
+        put_section(o, &n, cols + 4, len);
+        cols += 4 + len;
+    }
+    put_section(o, &n, text, tn);
     return n;
+}
+
+/* The 15 columns: the pieces of in[0..n) between 0xff bytes (the rest of
+ * the input goes to the last one), as build_snapshot takes them. */
+static void split_columns(const uint8_t *in, size_t n, uint8_t *o)
+{
+    size_t start = 0;
+    for (int c = 0; c < 15; c++) {
+        size_t end = start;
+        if (c < 14)
+            while (end < n && in[end] != 0xff)
+                end++;
+        else
+            end = n;
+        uint32_t len = (uint32_t)(end - start);
+        memcpy(o, &len, 4);
+        memcpy(o + 4, in + start, len);
+        o += 4 + len;
+        start = end < n ? end + 1 : n;
+    }
 }
 
 /* The input as inflated snapshot sections; a second pass with the version
  * the first one loaded, so the whole success path runs too. */
 static void sections_case(const uint8_t *data, size_t size)
 {
-    static uint8_t snap[1 << 18];
+    static uint8_t snap[1 << 18], cols[20000 + 15 * 4];
     if (size < 2 || size > 20000)
         return;
     size_t tn = data[0] % 32;
     if (tn > size - 1)
         tn = size - 1;
-    const uint8_t *meta = data + 1, *text = data + size - tn;
-    size_t mn = size - 1 - tn;
+    const uint8_t *text = data + size - tn;
     weft_vv vv;
     weft_vv_init(&vv);
     weft_doc *d = weft_doc_new(WEFT_NONE);
     uint32_t lsn;
-    size_t n = build_snapshot(snap, meta, mn, text, tn, &vv);
+    split_columns(data + 1, size - 1 - tn, cols);
+    size_t n = build_snapshot(snap, cols, text, tn, &vv);
     int rc = weft_proto_snapshot_load(snap, n, &lim, d, &lsn);
     REQUIRE(rc == 0 || known_error(rc));
     /* VVMISMATCH comes only after a complete, checked load. */
     if (rc == WEFT_PROTO_E_VVMISMATCH && weft_doc_version(d, &vv) == 0 && vv.n < 1000) {
-        n = build_snapshot(snap, meta, mn, text, tn, &vv);
+        n = build_snapshot(snap, cols, text, tn, &vv);
         snapshot_case(snap, n);
     }
     weft_doc_free(d);
     weft_vv_cleanup(&vv);
 }
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     weft_proto_msg m;

@@ -1,0 +1,69 @@
+/* column.c — snapshot columns: canonical unsigned LEB128 varints in a byte
+ * string (snap_int.h has the rules; the fast paths are inline there). */
+#include "snap_int.h"
+
+void proto__col_put_slow(weft_buf *b, uint32_t v, int *err)
+{
+    if (*err)
+        return;
+    if (b->n > SIZE_MAX - 5 || proto__grow((void **)&b->p, &b->cap, b->n + 5, 1)) {
+        *err = WEFT_PROTO_E_NOMEM;
+        return;
+    }
+    uint8_t *o = (uint8_t *)b->p + b->n;
+    size_t k = 0;
+    while (v >= 0x80) {
+        o[k++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    o[k++] = (uint8_t)v;
+    b->n += k;
+}
+
+int proto__col_next_slow(proto__col *c, uint32_t *v)
+{
+    const uint8_t *p = c->p;
+    uint32_t x = 0;
+    for (unsigned shift = 0;; shift += 7) {
+        if (p == c->end)
+            return WEFT_PROTO_E_TRUNCATED;
+        uint32_t b = *p++;
+        if (shift == 28) {
+            /* The fifth byte holds bits 28-31 only: more is >= 2^32 or a
+             * sixth byte. */
+            if (b >= 0x10)
+                return WEFT_PROTO_E_INTRANGE;
+            if (b == 0)
+                return WEFT_PROTO_E_NONCANONICAL;
+            x |= b << 28;
+            break;
+        }
+        x |= (b & 0x7f) << shift;
+        if (b < 0x80) {
+            if (b == 0 && shift > 0)
+                return WEFT_PROTO_E_NONCANONICAL; /* overlong: a zero last group */
+            break;
+        }
+    }
+    c->p = p;
+    *v = x;
+    return 0;
+}
+
+size_t proto__col_count(const proto__col *c)
+{
+    size_t n = 0;
+    for (const uint8_t *p = c->p; p < c->end; p++)
+        n += *p < 0x80;
+    return n;
+}
+
+int proto__col_done(const proto__col *c)
+{
+    if (c->p == c->end)
+        return 0;
+    proto__col rest = *c;
+    uint32_t v;
+    int rc = proto__col_next(&rest, &v);
+    return rc ? rc : WEFT_PROTO_E_TRAILING;
+}
