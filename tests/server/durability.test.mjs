@@ -148,7 +148,8 @@ stest('restart: SIGTERM closes clients with 1001, exits 0, and the text after re
   assert.equal(w.lsn, lsnBefore);
   assert.equal(w.agent, a.agent);
   a2.append('!');
-  await a2.waitAcked();
+  const ack = await a2.waitAcked();
+  assert.equal(ack.lsn, lsnBefore + 1, 'LSNs continue densely after a restart');
   assert.equal(await s.text('keep'), before + '!');
 }, { skip: noEngine });
 

@@ -2,7 +2,7 @@
 // client, exactly the missing ops for a client with a version), broadcast
 // to the others, and a reconnect with offline edits on both sides.
 import assert from 'node:assert/strict';
-import { stest, startServer, sleep } from './lib/harness.mjs';
+import { stest, startServer, sleep, freePort } from './lib/harness.mjs';
 import { connect, joined, T } from './lib/client.mjs';
 import { decodeSnapshot } from './lib/snapshot.mjs';
 import { haveEngine } from './lib/replica.mjs';
@@ -278,4 +278,14 @@ stest('a hello whose version names agents the server never saw still gets everyt
   const w2 = await d.join({ doc: 'vv', user: bob, vv: [[a.agent, 500]], replica: false });
   assert.equal(w2.lsn, w.lsn);
   await d.ping(5);
+}, { skip: noEngine });
+
+stest('IPv6: --listen [::1]:PORT serves WebSocket and HTTP on the loopback', async (t) => {
+  if (!(await freePort('::1').catch(() => null))) return t.skip('no IPv6 loopback on this machine');
+  const s = await startServer(t, { v6: true });
+  assert.ok(s.log.includes(`weft: listening on http://[::1]:${s.port}/`));
+  const a = await joined(t, s, { doc: 'six', user: ada });
+  a.append('v6');
+  await a.waitAcked();
+  assert.equal(await s.text('six'), 'v6');
 }, { skip: noEngine });

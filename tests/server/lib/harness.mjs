@@ -36,12 +36,12 @@ export async function until(cond, { timeout = 5000, interval = 20, what = 'condi
 }
 
 // A port nobody listens on right now: bind a throwaway server to port 0.
-export function freePort() {
+export function freePort(host = '127.0.0.1') {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.unref();
     s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
+    s.listen(0, host, () => {
       const { port } = s.address();
       s.close(() => resolve(port));
     });
@@ -71,11 +71,13 @@ export class Server {
 
   get pid() { return this.child?.pid; }
   get scheme() { return this.opts.tls ? 'https' : 'http'; }
-  get base() { return `${this.scheme}://127.0.0.1:${this.port}`; }
-  get wsUrl() { return `${this.opts.tls ? 'wss' : 'ws'}://127.0.0.1:${this.port}/ws`; }
+  // The host as it appears in --listen and URLs: 127.0.0.1 or [::1].
+  get host() { return this.opts.v6 ? '[::1]' : '127.0.0.1'; }
+  get base() { return `${this.scheme}://${this.host}:${this.port}`; }
+  get wsUrl() { return `${this.opts.tls ? 'wss' : 'ws'}://${this.host}:${this.port}/ws`; }
 
   args() {
-    const a = ['serve', '--listen', `127.0.0.1:${this.port}`, '--db', this.db];
+    const a = ['serve', '--listen', `${this.host}:${this.port}`, '--db', this.db];
     if (this.opts.secretFile) a.push('--secret-file', this.opts.secretFile);
     if (this.opts.tls) a.push('--tls-cert', this.opts.tls.cert, '--tls-key', this.opts.tls.key);
     return a.concat(this.opts.args ?? []);
@@ -85,7 +87,7 @@ export class Server {
   // if the first one was taken in between.
   async start({ samePort = false } = {}) {
     for (let attempt = 0; ; attempt++) {
-      if (!samePort || !this.port || attempt > 0) this.port = await freePort();
+      if (!samePort || !this.port || attempt > 0) this.port = await freePort(this.opts.v6 ? '::1' : '127.0.0.1');
       try {
         await this.spawnOnce();
         return this;
@@ -110,7 +112,8 @@ export class Server {
       });
     });
     let partial = '';
-    const want = new RegExp(`^weft: listening on ${this.scheme}://127\\.0\\.0\\.1:${this.port}/$`);
+    const hostRe = this.opts.v6 ? '\\[::1\\]' : '127\\.0\\.0\\.1';
+    const want = new RegExp(`^weft: listening on ${this.scheme}://${hostRe}:${this.port}/$`);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no listening line within 10 s:\n${this.tail()}`)), 10000);
       child.stderr.on('data', (d) => {
