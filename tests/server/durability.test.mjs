@@ -187,3 +187,19 @@ stest('shutdown: ops the server took before SIGTERM are acked before the 1001 cl
   await s.start({ samePort: true });
   assert.equal(await s.text('term'), a.text);
 }, { skip: noEngine });
+
+stest('rooms: joining right around the idle-unload moment never loses or duplicates text', async (t) => {
+  const s = await startServer(t, { args: ['--idle-unload', '1', '--snapshot-every', '2'] });
+  let expect = '';
+  const delays = [0, 300, 900, 960, 1000, 1040, 1100, 1250, 40, 990];
+  for (const [i, d] of delays.entries()) {
+    const c = await joined(t, s, { doc: 'flap', user: ada });
+    assert.equal(c.text, expect, `round ${i} (after ${delays[i - 1]} ms idle)`);
+    c.append(`${i};`);
+    await c.waitAcked();
+    expect += `${i};`;
+    await c.close();
+    await sleep(d);
+  }
+  assert.equal(await s.text('flap'), expect);
+}, { skip: noEngine, timeout: 30000 });
