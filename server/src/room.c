@@ -40,6 +40,7 @@ static room *room_new(server *srv, const char *name, size_t len)
     memcpy(r->name, name, len);
     r->name[len] = 0;
     r->srv = srv;
+    weft_buf_init(&r->snap);
     weft_vv_init(&r->durable);
     weft_vv_init(&r->accepted);
     uint32_t h = name_hash(name, len);
@@ -372,6 +373,21 @@ void room_durable(room *r, uint64_t lsn, uint32_t agent, uint32_t next_seq)
 
 /* ---- snapshots and unloading -------------------------------------------------------------- */
 
+int room_snapshot(room *r, const weft_buf **out)
+{
+    /* every change to the document assigns a new LSN, so the LSN names the state */
+    if (!r->snap_valid || r->snap_at != r->lsn_assigned) {
+        r->snap_valid = false;
+        int rc = weft_proto_snapshot_encode(r->doc, (uint32_t)r->lsn_assigned, &r->snap);
+        if (rc)
+            return rc;
+        r->snap_at = r->lsn_assigned;
+        r->snap_valid = true;
+    }
+    *out = &r->snap;
+    return 0;
+}
+
 void room_maybe_snapshot(room *r, bool force)
 {
     server *srv = r->srv;
@@ -379,13 +395,12 @@ void room_maybe_snapshot(room *r, bool force)
         return;
     if (!force && r->lsn_assigned - r->snap_lsn < srv->cfg->snapshot_every)
         return;
-    weft_buf b;
-    weft_buf_init(&b);
-    int rc = weft_proto_snapshot_encode(r->doc, (uint32_t)r->lsn_assigned, &b);
+    const weft_buf *bp = NULL;
+    int rc = room_snapshot(r, &bp);
     req *q = rc ? NULL : req_new(srv, REQ_SNAPSHOT, r, NULL);
     if (q) {
         q->lsn = r->lsn_assigned;
-        weft_store_bytes st = {(const uint8_t *)b.p, b.n};
+        weft_store_bytes st = {(const uint8_t *)bp->p, bp->n};
         rc = weft_store_submit_snapshot(srv->store, r->id, r->lsn_assigned, st, wall_ms(),
                                         (uint64_t)(uintptr_t)q);
         if (rc) {
@@ -396,8 +411,7 @@ void room_maybe_snapshot(room *r, bool force)
     if (rc == 0)
         r->snap_lsn = r->lsn_assigned;
     log_info("snapshot doc=\"%s\" lsn=%llu bytes=%zu status=%d", r->name,
-             (unsigned long long)r->lsn_assigned, b.n, rc);
-    weft_buf_cleanup(&b);
+             (unsigned long long)r->lsn_assigned, bp ? bp->n : 0, rc);
 }
 
 static void room_idle_cb(lws_sorted_usec_list_t *sul)
@@ -453,6 +467,7 @@ void room_free(room *r)
     free(r->pending);
     free(r->waiters);
     free(r->agents);
+    weft_buf_cleanup(&r->snap);
     weft_vv_cleanup(&r->durable);
     weft_vv_cleanup(&r->accepted);
     weft_doc_free(r->doc);

@@ -149,6 +149,9 @@ struct room {
     weft_vv durable;  /* agent -> next seq that is durable (parked ops included) */
     weft_vv accepted; /* agent -> next seq accepted (durable or being committed) */
     size_t parked;    /* as last counted into metrics.parked */
+    weft_buf snap;    /* encoded snapshot at snap_at (cache: joins, stored snapshots) */
+    uint64_t snap_at;
+    bool snap_valid;
 
     agent_user *agents;
     size_t nagents, agents_cap;
@@ -186,6 +189,9 @@ void room_pending_push(room *r, uint64_t lsn, frame *batch);
 void room_durable(room *r, uint64_t lsn, uint32_t agent, uint32_t next_seq);
 void room_ack_wait(room *r, session *s, uint32_t agent, uint32_t next_seq, uint64_t lsn);
 void room_unload_now(room *r);
+/* The encoded snapshot of the room's state at its assigned LSN, from the
+ * cache when nothing changed since it was made. 0 or an error. */
+int room_snapshot(room *r, const weft_buf **out);
 void room_free(room *r);
 
 /* ---- the server (serve.c) ------------------------------------------------------- */

@@ -309,12 +309,12 @@ static int sync_snapshot(session *s)
     room *r = s->room;
     chunk c;
     chunk_init(&c, s, NULL);
-    weft_buf snap;
-    weft_buf_init(&snap);
+    const weft_buf *snap = NULL;
     if (r->lsn_assigned > 0 || weft_doc_len(r->doc) > 0) {
-        c.err = weft_proto_snapshot_encode(r->doc, (uint32_t)r->lsn_assigned, &snap);
+        c.err = room_snapshot(r, &snap);
         c.m.body = WEFT_BODY_SNAPSHOT;
-        c.m.snapshot = (weft_proto_str){snap.p, (uint32_t)snap.n};
+        if (snap)
+            c.m.snapshot = (weft_proto_str){snap->p, (uint32_t)snap->n};
     }
     weft_vv vv;
     weft_vv_init(&vv);
@@ -324,7 +324,6 @@ static int sync_snapshot(session *s)
         chunk_emit(&c, false, &vv, weft_vv_get(&r->durable, s->agent), r->lsn_assigned);
     int err = c.err;
     weft_vv_cleanup(&vv);
-    weft_buf_cleanup(&snap);
     chunk_cleanup(&c);
     return err;
 }
