@@ -3,7 +3,11 @@
 // was acknowledged survives a SIGKILL. A clean restart keeps the state.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { stest, startServer, sleep, WEFT_BIN } from './lib/harness.mjs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { stest, startServer, sleep, WEFT_BIN, tempDir } from './lib/harness.mjs';
+import { Peer } from './lib/peer.mjs';
 import { connect, joined, T, CLOSE } from './lib/client.mjs';
 import { haveEngine, toWire } from './lib/replica.mjs';
 import { decodeSnapshot } from './lib/snapshot.mjs';
@@ -202,4 +206,69 @@ stest('rooms: joining right around the idle-unload moment never loses or duplica
     await sleep(d);
   }
   assert.equal(await s.text('flap'), expect);
+}, { skip: noEngine, timeout: 30000 });
+
+// fsync made slow (LD_PRELOAD shim, fixtures/slowsync.c): the broadcast
+// does not wait for it, the ack does, and batches in flight share commits.
+function slowSyncLib(t) {
+  const dir = tempDir(t, 'weft-slowsync-');
+  const so = join(dir, 'slowsync.so');
+  try {
+    execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', so, fileURLToPath(new URL('./fixtures/slowsync.c', import.meta.url)), '-ldl'], { stdio: 'pipe' });
+  } catch (e) {
+    return null;
+  }
+  return so;
+}
+
+stest('acks wait for the commit (fsync), broadcasts do not, and batches in flight share commits', async (t) => {
+  const so = slowSyncLib(t);
+  if (!so) return t.skip('no C compiler for the fsync shim');
+  const SYNC = 300;
+  const s = await startServer(t, { env: { LD_PRELOAD: so, WEFT_SLOW_SYNC_MS: String(SYNC), ASAN_OPTIONS: `${process.env.ASAN_OPTIONS ?? ''}:verify_asan_link_order=0` } });
+  const a = await joined(t, s, { doc: 'slow', user: ada, timeout: 10000 });
+  const b = await joined(t, s, { doc: 'slow', user: bob, timeout: 10000 });
+  for (let i = 0; i < 3; i++) {
+    const from = b.msgs.length, fromA = a.msgs.length;
+    const t0 = performance.now();
+    a.append(`${i}`);
+    const bc = await b.next((m) => m[0] === T.OPS, { from, what: `broadcast ${i}` });
+    const ack = await a.next((m) => m[0] === T.ACK, { from: fromA, timeout: 10000, what: `ack ${i}` });
+    const tb = bc.at - t0, ta = ack.at - t0;
+    assert.ok(tb < SYNC / 2, `round ${i}: the broadcast took ${tb.toFixed(0)} ms with a ${SYNC} ms fsync: it waited for the commit`);
+    assert.ok(ta >= SYNC * 0.9, `round ${i}: the ack came after ${ta.toFixed(0)} ms, before the ${SYNC} ms fsync could finish`);
+  }
+  // 20 batches at once: group commit, not 20 fsyncs in a row.
+  const t0 = performance.now();
+  for (let i = 0; i < 20; i++) a.append('g');
+  await a.waitAcked({ timeout: 10000 });
+  const all = performance.now() - t0;
+  assert.ok(all < SYNC * 6, `20 batches took ${all.toFixed(0)} ms to ack with a ${SYNC} ms fsync: no group commit`);
+  t.diagnostic(`20 batches acked in ${all.toFixed(0)} ms`);
+}, { skip: noEngine, timeout: 30000 });
+
+stest('a batch broadcast but killed before its commit is not acked, and its resend lands exactly once', async (t) => {
+  const so = slowSyncLib(t);
+  if (!so) return t.skip('no C compiler for the fsync shim');
+  const env = { LD_PRELOAD: so, WEFT_SLOW_SYNC_MS: '400', ASAN_OPTIONS: `${process.env.ASAN_OPTIONS ?? ''}:verify_asan_link_order=0` };
+  const s = await startServer(t, { env });
+  const a = new Peer(t, 'a', ada);
+  const b = new Peer(t, 'b', bob);
+  await a.connect(s, 'window');
+  await b.connect(s, 'window');
+  a.edit((d) => d.insert(0, 'durable '));
+  await a.settle();
+  const from = b.client.msgs.length;
+  a.edit((d) => d.insert(d.len(), 'in the window'));
+  await b.client.next((m) => m[0] === T.OPS, { from, what: 'broadcast before the commit' });
+  await s.kill(); // inside the 400 ms fsync
+  assert.ok(a.client.acked.nextSeq < a.replica.doc.nextSeq(a.agent), 'acked although the commit could not have finished');
+  s.opts.env = {}; // restart at normal speed
+  await s.start({ samePort: true });
+  await a.connect(s, 'window');
+  await b.connect(s, 'window');
+  await a.settle();
+  const text = await s.text('window');
+  assert.equal(text, 'durable in the window');
+  await b.client.until(() => b.replica.text() === text, { what: 'b converges' });
 }, { skip: noEngine, timeout: 30000 });

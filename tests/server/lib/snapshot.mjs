@@ -2,7 +2,6 @@
 // load format {runs, dels, spans} plus the visible text, so a test client
 // can start from a welcome's snapshot exactly like the browser client does.
 import { inflateRawSync } from 'node:zlib';
-import { Decoder } from '@msgpack/msgpack';
 
 const unzz = (z) => ((z >>> 1) ^ -(z & 1)) >>> 0;
 const add32 = (a, b) => (a + b) >>> 0;
@@ -27,13 +26,40 @@ function splitCodePoints(text, counts) {
   return parts;
 }
 
-// value: [1, lsn, vv, meta_len, meta, text_len, text] (already msgpack-decoded).
+// Reads a column: unsigned LEB128 varints back to back (docs/protocol.md §5).
+function varints(buf, what) {
+  const out = [];
+  let v = 0, shift = 0, inValue = false;
+  for (const b of buf) {
+    v += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+    inValue = true;
+    if (b < 0x80) {
+      if (v > 0xffffffff) throw new Error(`snapshot ${what}: value over 2^32`);
+      out.push(v);
+      v = 0;
+      shift = 0;
+      inValue = false;
+    } else if (shift > 28) {
+      throw new Error(`snapshot ${what}: varint longer than 5 bytes`);
+    }
+  }
+  if (inValue) throw new Error(`snapshot ${what}: truncated varint`);
+  return out;
+}
+
+// Section = [len, bin]: raw deflate of exactly len bytes.
+function section([len, bin], what) {
+  return inflateExact(bin, len, what);
+}
+
+// value: [2, lsn, vv, columns: [Section x 15], text: Section] (already msgpack-decoded).
 export function decodeSnapshot(value) {
-  if (!Array.isArray(value) || value.length !== 7 || value[0] !== 1) throw new Error('not a format-1 snapshot');
-  const [, lsn, vv, metaLen, metaBin, textLen, textBin] = value;
-  const meta = new Decoder().decode(inflateExact(metaBin, metaLen, 'meta'));
-  const text = inflateExact(textBin, textLen, 'text').toString('utf8');
-  if (!Array.isArray(meta) || meta.length !== 15) throw new Error('snapshot meta is not 15 columns');
+  if (!Array.isArray(value) || value.length !== 5 || value[0] !== 2) throw new Error('not a format-2 snapshot');
+  const [, lsn, vv, cols, textSec] = value;
+  if (!Array.isArray(cols) || cols.length !== 15) throw new Error('snapshot does not have 15 columns');
+  const meta = cols.map((c, i) => varints(section(c, `column ${i}`), `column ${i}`));
+  const text = section(textSec, 'text').toString('utf8');
   const [agents, rAgent, rSeq, rLen, rFlags, rX, rXa, dAgent, dSeq, dTagent, dTseq, dLen, sAgent, sSeq, sLen] = meta;
 
   // Pass 1: agent, seq, len of every run (seq deltas against the end of the
