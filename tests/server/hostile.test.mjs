@@ -114,6 +114,15 @@ stest('hostile protocol use: another agent\'s ops or presence, a second hello, s
   await attack('an ack from a client', CLOSE.UNEXPECTED, (v, w) => v.send([T.ACK, w.agent, 1, 1]));
   await attack('a welcome from a client', CLOSE.UNEXPECTED, (v, w) => v.send([T.WELCOME, w.agent, 0, [], 0, 0, null, [], false]));
   await attack('an error from a client', CLOSE.UNEXPECTED, (v) => v.send([T.ERROR, 4000, 'you first']));
+  // Causally impossible ops: they reference the author's own ops at or after themselves.
+  for (const [name, mk] of [
+    ['insert after itself', (a) => [0, a, 0, [a, 0], null, 'x']],
+    ['insert after its own future op', (a) => [0, a, 0, [a, 7], null, 'x']],
+    ['insert before its own future op', (a) => [0, a, 0, null, [a, 3], 'x']],
+    ['insert inside itself', (a) => [0, a, 0, [a, 1], null, 'xyz']],
+    ['delete of itself', (a) => [1, a, 0, a, 0, 1]],
+    ['delete of its own future op', (a) => [1, a, 0, a, 5, 1]],
+  ]) await attack(name, CLOSE.BAD_OP, (v, w) => v.send(opsMsg([[], [mk(w.agent)]])));
   await attack('first op with seq 5 (gap)', CLOSE.BAD_OP, (v, w) => v.send(opsMsg([[], [[0, w.agent, 5, null, null, 'x']]])));
   await attack('seq reused with other text', CLOSE.AGENT_CONFLICT, async (v, w) => {
     v.send(opsMsg([[], [[0, w.agent, 0, null, null, 'ab']]]));

@@ -159,6 +159,7 @@ export class Client {
     this.send(hello({ ...opts, vv }));
     await this.until(() => {
       if (this.closeInfo) throw new Error(`${this.name}: closed ${this.closeInfo.code} (${this.closeInfo.reason}) instead of welcome; frames: ${this.lastFrames()}`);
+      if (this.bad.length) throw new Error(`${this.name}: bad frame during the welcome: ${JSON.stringify(this.bad.at(-1))}`);
       return this.welcome?.done && this.msgs.length > from;
     }, { timeout: opts.timeout ?? 5000, what: 'welcome' });
     return this.welcome;
