@@ -245,7 +245,6 @@ uint32_t tree__len(const weft_doc *d, int by16);
 void idx__cleanup(idindex *x);
 int idx__find(const idindex *x, uint32_t seq, uint32_t *key, uint32_t *val);
 int idx__insert(idindex *x, uint32_t key, uint32_t val);
-int idx__set(idindex *x, uint32_t key, uint32_t val);
 int idx__remove(idindex *x, uint32_t key);
 int idx__rekey(idindex *x, uint32_t key, uint32_t nkey);
 size_t idx__mem(const idindex *x);

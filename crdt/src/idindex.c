@@ -51,6 +51,16 @@ static uint32_t entry_for(const chunk *c, uint32_t seq)
     return lo;
 }
 
+/* Chunk and position of the entry whose key is exactly `key`. */
+static int find_exact(const idindex *x, uint32_t key, uint32_t *ci, uint32_t *i)
+{
+    *ci = chunk_for(x, key);
+    if (*ci == NIL)
+        return WEFT_E_NOTFOUND;
+    *i = entry_for(x->c[*ci], key);
+    return x->c[*ci]->key[*i] == key ? 0 : WEFT_E_NOTFOUND;
+}
+
 int idx__find(const idindex *x, uint32_t seq, uint32_t *key, uint32_t *val)
 {
     uint32_t ci = chunk_for(x, seq);
@@ -164,28 +174,12 @@ int idx__insert(idindex *x, uint32_t key, uint32_t val)
     return 0;
 }
 
-int idx__set(idindex *x, uint32_t key, uint32_t val)
-{
-    uint32_t ci = chunk_for(x, key);
-    if (ci == NIL)
-        return WEFT_E_NOTFOUND;
-    chunk *c = x->c[ci];
-    uint32_t i = entry_for(c, key);
-    if (c->key[i] != key)
-        return WEFT_E_NOTFOUND;
-    c->val[i] = val;
-    return 0;
-}
-
 int idx__remove(idindex *x, uint32_t key)
 {
-    uint32_t ci = chunk_for(x, key);
-    if (ci == NIL)
+    uint32_t ci, i;
+    if (find_exact(x, key, &ci, &i))
         return WEFT_E_NOTFOUND;
     chunk *c = x->c[ci];
-    uint32_t i = entry_for(c, key);
-    if (c->key[i] != key)
-        return WEFT_E_NOTFOUND;
     memmove(&c->key[i], &c->key[i + 1], (c->n - i - 1) * sizeof(uint32_t));
     memmove(&c->val[i], &c->val[i + 1], (c->n - i - 1) * sizeof(uint32_t));
     c->n--;
@@ -209,14 +203,10 @@ size_t idx__mem(const idindex *x)
  * is unchanged (nkey lies strictly between the neighbours' keys). */
 int idx__rekey(idindex *x, uint32_t key, uint32_t nkey)
 {
-    uint32_t ci = chunk_for(x, key);
-    if (ci == NIL)
+    uint32_t ci, i;
+    if (find_exact(x, key, &ci, &i))
         return WEFT_E_NOTFOUND;
-    chunk *c = x->c[ci];
-    uint32_t i = entry_for(c, key);
-    if (c->key[i] != key)
-        return WEFT_E_NOTFOUND;
-    c->key[i] = nkey;
+    x->c[ci]->key[i] = nkey;
     if (i == 0)
         x->first[ci] = nkey;
     return 0;
