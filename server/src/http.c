@@ -1,4 +1,5 @@
 /* http.c — HTTP on the WebSocket port: /healthz, /metrics, /api/..., static files. */
+#include "api.h"
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
@@ -15,6 +16,8 @@
 
 void http_state_cleanup(http_state *h)
 {
+    if (h->job) /* the worker still has it: it is dropped when it comes back */
+        h->job->wsi = NULL;
     free(h->owned);
     memset(h, 0, sizeof *h);
 }
@@ -74,6 +77,7 @@ static void query_join(struct lws *wsi, char *q, size_t cap)
 }
 #endif
 
+/* /api/...: queued for the worker; the reply comes from http_api_drain. */
 static int route_api(server *srv, struct lws *wsi, http_state *h, const char *path,
                      const char **ctype)
 {
@@ -81,22 +85,22 @@ static int route_api(server *srv, struct lws *wsi, http_state *h, const char *pa
 #ifdef WEFT_HAVE_TOOLS
     char query[2048];
     query_join(wsi, query, sizeof query);
-    char *epath = path_reencode(path);
-    weft_buf out;
-    weft_buf_init(&out);
-    int status = 500;
-    int rc = epath ? weft_api_get(srv->store, epath, query[0] ? query : NULL, &out, &status)
-                   : WEFT_TOOLS_E_NOMEM;
-    free(epath);
-    if (rc && status < 400)
-        status = 500;
-    if (out.n == 0) {
-        weft_buf_cleanup(&out);
-        reply_text(h, "{\"error\":\"internal error\"}\n");
-        return status;
+    api_job *j = calloc(1, sizeof *j);
+    if (j) {
+        weft_buf_init(&j->out);
+        j->wsi = wsi;
+        j->path = path_reencode(path);
+        j->query = query[0] ? strdup(query) : NULL;
     }
-    reply_owned(h, out.p, out.n); /* takes the buffer */
-    return status;
+    if (!j || !j->path || (query[0] && !j->query) || api_submit(srv->api, j)) {
+        if (j)
+            api_job_free(j);
+        reply_text(h, "{\"error\":\"out of memory\"}\n");
+        return 500;
+    }
+    h->job = j;
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, 120);
+    return 0;
 #else
     (void)srv;
     (void)wsi;
@@ -104,6 +108,32 @@ static int route_api(server *srv, struct lws *wsi, http_state *h, const char *pa
     reply_text(h, "{\"error\":\"this build has no history API (server/tools missing)\"}\n");
     return 503;
 #endif
+}
+
+void http_api_drain(server *srv)
+{
+    api_job *j = srv->api ? api_done(srv->api) : NULL;
+    while (j) {
+        api_job *next = j->next;
+        if (j->wsi) {
+            http_state *h = &((conn_data *)lws_wsi_user(j->wsi))->h;
+            h->job = NULL;
+            if (j->out.n == 0) {
+                reply_text(h, "{\"error\":\"internal error\"}\n");
+                h->status = 500;
+            } else {
+                reply_owned(h, j->out.p, j->out.n); /* takes the buffer */
+                weft_buf_init(&j->out);
+                h->status = j->status;
+            }
+            h->ready = h->body != NULL;
+            log_debug("http api path=%s status=%d bytes=%zu", j->path, h->status, h->len);
+            lws_set_timeout(j->wsi, NO_PENDING_TIMEOUT, 0);
+            lws_callback_on_writable(j->wsi);
+        }
+        api_job_free(j);
+        j = next;
+    }
 }
 
 /* Fills h with the reply to GET path: the status and content type. */
@@ -144,35 +174,45 @@ static int route(server *srv, struct lws *wsi, http_state *h, const char *path, 
 static int http_begin(struct lws *wsi, http_state *h, const char *path)
 {
     server *srv = lws_context_user(lws_get_context(wsi));
-    const char *ctype;
-    int status;
     memset(h, 0, sizeof *h);
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
         reply_text(h, "method not allowed\n");
-        ctype = "text/plain; charset=utf-8";
-        status = 405;
+        h->ctype = "text/plain; charset=utf-8";
+        h->status = 405;
     } else {
-        status = route(srv, wsi, h, path, &ctype);
+        h->status = route(srv, wsi, h, path, &h->ctype);
     }
+    if (h->job)
+        return 0; /* answered later */
     if (!h->body) {
         log_error("http path=%s status=500 reason=oom", path);
         return -1;
     }
-    log_debug("http path=%s status=%d bytes=%zu", path, status, h->len);
+    log_debug("http path=%s status=%d bytes=%zu", path, h->status, h->len);
+    h->ready = true;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int http_write_headers(struct lws *wsi, http_state *h)
+{
     unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr;
-    if (lws_add_http_common_headers(wsi, (unsigned)status, ctype, h->len, &p, end) ||
+    if (lws_add_http_common_headers(wsi, (unsigned)h->status, h->ctype, h->len, &p, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)"no-store", 8, &p, end) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
+    h->headers_sent = true;
     lws_callback_on_writable(wsi);
     return 0;
 }
 
 static int http_write(struct lws *wsi, http_state *h)
 {
-    if (!h->body)
+    if (!h->ready)
         return 0;
+    if (!h->headers_sent)
+        return http_write_headers(wsi, h);
     unsigned char buf[LWS_PRE + HTTP_CHUNK];
     size_t n = h->len - h->off;
     if (n > HTTP_CHUNK)

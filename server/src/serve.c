@@ -1,4 +1,5 @@
 /* serve.c — `weft serve`: the lws context, the event loop, signals, shutdown. */
+#include "api.h"
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
@@ -181,6 +182,7 @@ static void run_loop(server *srv)
         if (lws_service(srv->ctx, 0) < 0)
             break;
         commit_drain(srv);
+        http_api_drain(srv);
         weft_store_flush(srv->store);
         server_sweep(srv);
         if (g_signal && !srv->stopping)
@@ -209,8 +211,9 @@ static void server_teardown(server *srv)
         nanosleep(&ts, NULL);
     }
     srv->destroying = true;
-    lws_context_destroy(srv->ctx);
+    lws_context_destroy(srv->ctx); /* closes HTTP connections: their jobs are orphaned */
     srv->ctx = g_ctx = NULL;
+    api_stop(srv->api); /* before the store: the worker reads it */
     weft_store_close(srv->store);
     for (int i = 0; i < ROOM_BUCKETS; i++)
         while (srv->rooms[i])
@@ -259,12 +262,15 @@ int serve_main(int argc, char **argv)
         config_cleanup(&cfg);
         return 1;
     }
-    if (open_store(&srv) || create_vhost(&srv)) {
-        if (srv.store)
+    if (open_store(&srv) || !(srv.api = api_start(srv.store, srv.ctx)) || create_vhost(&srv)) {
+        if (srv.api)
             fprintf(stderr, "weft: cannot listen on %s:%d\n", cfg.host, cfg.port);
+        else if (srv.store)
+            fprintf(stderr, "weft: cannot start the history API thread\n");
+        lws_context_destroy(srv.ctx);
+        api_stop(srv.api);
         if (srv.store)
             weft_store_close(srv.store);
-        lws_context_destroy(srv.ctx);
         config_cleanup(&cfg);
         return 1;
     }

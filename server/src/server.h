@@ -225,6 +225,7 @@ struct server {
     int64_t stop_deadline_ms;
     int stop_phase;
     lws_sorted_usec_list_t tick_sul;
+    struct api_worker *api;
 };
 
 /* Monotonic and wall clocks in ms. */
@@ -264,6 +265,11 @@ typedef struct http_state {
     const unsigned char *body;
     char *owned; /* malloc'ed body, or NULL for embedded files */
     size_t len, off;
+    int status;
+    const char *ctype;
+    bool ready; /* the reply is known: headers, then the body */
+    bool headers_sent;
+    struct api_job *job; /* waiting for the API worker (api.c) */
 } http_state;
 
 typedef struct static_file {
@@ -282,6 +288,8 @@ typedef union conn_data {
 const static_file *static_find(const char *path);
 const char *static_content_type(const char *path);
 void http_state_cleanup(http_state *h);
+/* Hands the API worker's answers to their connections (event loop). */
+void http_api_drain(server *srv);
 
 /* ---- dispatch (ws.c, http.c) ------------------------------------------------------------ */
 
