@@ -173,6 +173,20 @@ static int collect(enc_state *s, const weft_doc *doc)
     return s->next ? 0 : WEFT_PROTO_E_NOMEM;
 }
 
+/* A byte per value, which most values need: col() then rarely grows. */
+static int reserve(enc_state *s, const weft_doc *doc)
+{
+    size_t nd = weft_doc_del_count(doc);
+    for (int i = 0; i < C_COUNT; i++) {
+        size_t want = i >= C_D_AGENT && i <= C_D_LEN  ? nd
+                      : i >= C_R_AGENT && i <= C_R_XA ? s->nruns
+                                                      : 0;
+        if (want > SIZE_MAX - 16 || proto__grow((void **)&s->c[i].p, &s->c[i].cap, want + 16, 1))
+            return WEFT_PROTO_E_NOMEM;
+    }
+    return 0;
+}
+
 static int enc_runs(enc_state *s)
 {
     size_t bytes = 0;
@@ -281,7 +295,8 @@ int weft_proto_snapshot_encode(const weft_doc *doc, uint32_t lsn, weft_buf *out)
     for (int i = 0; i < C_COUNT; i++)
         weft_buf_init(&s.c[i]);
     out->n = 0;
-    if ((rc = collect(&s, doc)) || (rc = enc_runs(&s)) || (rc = enc_dels_spans(&s, doc)))
+    if ((rc = collect(&s, doc)) || (rc = reserve(&s, doc)) || (rc = enc_runs(&s)) ||
+        (rc = enc_dels_spans(&s, doc)))
         goto done;
     if ((rc = weft_doc_version(doc, &s.vv)))
         goto done;
@@ -388,7 +403,7 @@ static int dec_runs(dec_state *s)
     int rc;
     if (n > UINT32_MAX)
         return WEFT_PROTO_E_VALUE;
-    s->runs = calloc(n ? n : 1, sizeof *s->runs);
+    s->runs = malloc((n ? n : 1) * sizeof *s->runs); /* every field is set below */
     if (!s->runs)
         return WEFT_PROTO_E_NOMEM;
     s->nruns = (uint32_t)n;
@@ -424,29 +439,63 @@ static int dec_runs(dec_state *s)
     return cols_done(s, C_R_FLAGS, C_R_XA);
 }
 
-/* Gives each run its slice of the text: len code points each, all used.
- * The text is valid UTF-8 (checked first), so a code point is a lead byte
- * and its continuation bytes. */
+/* true when p[0..n) is all ASCII (a word at a time). */
+static bool all_ascii(const unsigned char *p, size_t n)
+{
+    uint64_t acc = 0, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, p + i, 8);
+        acc |= w;
+    }
+    for (; i < n; i++)
+        acc |= p[i];
+    return (acc & 0x8080808080808080u) == 0;
+}
+
+/* The end of `len` code points from t[off..n): a code point is a byte and
+ * the continuation bytes after it; (size_t)-1 if the text ends first. */
+static size_t skip_code_points(const unsigned char *t, size_t off, size_t n, uint32_t len)
+{
+    for (uint32_t k = 0; k < len; k++) {
+        if (off >= n)
+            return (size_t)-1;
+        off++;
+        while (off < n && (t[off] & 0xc0) == 0x80)
+            off++;
+    }
+    return off;
+}
+
+/* Gives each run its slice of the text: len code points each, all used,
+ * all valid UTF-8. An all-ASCII slice (the common case) is len bytes;
+ * any other is walked and then validated, which validates the whole text
+ * since the slices cover it and each starts on a lead byte. */
 static int dec_text(dec_state *s)
 {
     const unsigned char *t = (const unsigned char *)s->text.p;
     size_t off = 0, n = s->text.n;
-    if (weft_utf8_count(s->text.p, n, NULL, NULL) != 0)
-        return WEFT_PROTO_E_UTF8;
     for (uint32_t i = 0; i < s->nruns; i++) {
         weft_run *r = &s->runs[i];
         size_t start = off;
-        for (uint32_t k = 0; k < r->len; k++) {
-            if (off >= n)
-                return WEFT_PROTO_E_VALUE;
-            off++;
-            while (off < n && (t[off] & 0xc0) == 0x80)
-                off++;
+        if (r->len <= n - off && all_ascii(t + off, r->len)) {
+            off += r->len;
+        } else {
+            off = skip_code_points(t, off, n, r->len);
+            if (off == (size_t)-1)
+                return weft_utf8_count(s->text.p + start, n - start, NULL, NULL)
+                           ? WEFT_PROTO_E_UTF8
+                           : WEFT_PROTO_E_VALUE;
+            if (weft_utf8_count(s->text.p + start, off - start, NULL, NULL) != 0)
+                return WEFT_PROTO_E_UTF8;
         }
         r->text = s->text.p + start;
         r->bytes = (uint32_t)(off - start);
     }
-    return off == n ? 0 : WEFT_PROTO_E_VALUE;
+    if (off == n)
+        return 0;
+    return weft_utf8_count(s->text.p + off, n - off, NULL, NULL) ? WEFT_PROTO_E_UTF8
+                                                                 : WEFT_PROTO_E_VALUE;
 }
 
 static int load_dels_spans(dec_state *s, weft_doc *doc)
