@@ -1,0 +1,254 @@
+// snapshot.js — the format-2 snapshot of docs/protocol.md §5, decoded into
+// the engine's load format {runs, dels, spans} (crdt/wasm/weft-engine.js).
+//
+// The frame around it was already scanned and parsed by codec.js; here the
+// 16 sections are inflated (raw deflate, each to exactly its declared size,
+// the sum bounded before anything is inflated) and the varint columns are
+// read under the canonical rules. Inflating uses DecompressionStream
+// ('deflate-raw'), present in browsers and in Node >= 18, so the same code
+// runs in both and the bundle needs no zlib.
+import { ProtoError } from './codec.js';
+
+export const MAX_INFLATE = 64 << 20;
+const fail = (code, message) => { throw new ProtoError(code, message); };
+
+const unzz = (z) => ((z >>> 1) ^ -(z & 1)) >>> 0;
+const add32 = (a, b) => (a + b) >>> 0;
+
+async function inflateRaw(bin) {
+  const stream = new Blob([bin]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
+  try {
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  } catch (e) {
+    return fail('INFLATE', `bad deflate stream: ${e.message}`);
+  }
+}
+
+async function section(sec, what) {
+  const [len, bin] = sec;
+  if (len === 0 && bin.length === 0) return new Uint8Array(0);
+  const out = await inflateRaw(bin);
+  if (out.length !== len) fail('INFLATE', `${what}: inflated ${out.length} bytes, declared ${len}`);
+  return out;
+}
+
+// A column: unsigned LEB128 varints back to back, canonical.
+export function varints(buf, what = 'column') {
+  const out = [];
+  let v = 0, k = 0;
+  for (let i = 0; i < buf.length; i++) {
+    const b = buf[i];
+    if (k === 4 && b >= 0x10) fail('INTRANGE', `${what}: varint >= 2^32`);
+    v += (b & 0x7f) * 2 ** (7 * k);
+    k++;
+    if (b < 0x80) {
+      if (k > 1 && b === 0) fail('NONCANONICAL', `${what}: overlong varint`);
+      out.push(v);
+      v = 0;
+      k = 0;
+    }
+  }
+  if (k) fail('TRUNCATED', `${what}: ends inside a varint`);
+  return out;
+}
+
+function isSection(s) {
+  return Array.isArray(s) && s.length === 2 && typeof s[0] === 'number' && s[1] instanceof Uint8Array;
+}
+
+// The 15 inflated columns and the text of a snapshot value, as bytes.
+export async function inflateSnapshot(value) {
+  const [, , , cols, textSec] = value;
+  return {
+    columns: await Promise.all(cols.map((c, i) => section(c, `column ${i}`))),
+    text: await section(textSec, 'text'),
+  };
+}
+
+const zz = (d) => ((d << 1) ^ (d >> 31)) >>> 0;
+
+function putVarint(out, v) {
+  v >>>= 0;
+  while (v >= 0x80) {
+    out.push((v & 0x7f) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+}
+
+// The inflated content of a document's format-2 snapshot (the 15 columns
+// and the text, as the C encoder writes them before deflating), from the
+// engine's canonical runs, delete records and spans. Deflated bytes differ
+// between deflaters; this content does not, so tests compare it.
+export function snapshotColumns({ runs, dels, spans }) {
+  const seen = new Set();
+  const sameId = (a, b) => a && b && a.agent === b.agent && a.seq === b.seq;
+  const olCode = (r, i) => {
+    if (!r.ol) return 0;
+    const p = runs[i - 1];
+    if (p && sameId(r.ol, { agent: p.agent, seq: (p.seq + p.len - 1) >>> 0 })) return 1;
+    return r.ol.agent === r.agent && r.ol.seq < r.seq ? 2 : 3;
+  };
+  const orCode = (r, i) => {
+    if (!r.or) return 0;
+    const n = runs[i + 1];
+    if (n && sameId(r.or, n)) return 1;
+    return r.or.agent === r.agent ? 2 : 3;
+  };
+  const codes = runs.map((r, i) => [olCode(r, i), orCode(r, i)]);
+  runs.forEach((r, i) => {
+    seen.add(r.agent);
+    if (codes[i][0] === 3) seen.add(r.ol.agent);
+    if (codes[i][1] === 3) seen.add(r.or.agent);
+  });
+  for (const d of dels) { seen.add(d.agent); seen.add(d.target.agent); }
+  for (const sp of spans) seen.add(sp.agent);
+  const agents = [...seen].sort((a, b) => a - b);
+  const idx = new Map(agents.map((a, i) => [a, i]));
+  const col = Array.from({ length: 15 }, () => []);
+  agents.forEach((a) => putVarint(col[0], a));
+  const endOf = new Map();
+  runs.forEach((r, i) => {
+    const [oc, rc] = codes[i];
+    putVarint(col[1], idx.get(r.agent));
+    putVarint(col[2], zz(r.seq - (endOf.get(r.agent) ?? 0)));
+    endOf.set(r.agent, (r.seq + r.len) >>> 0);
+    putVarint(col[3], r.len);
+    putVarint(col[4], (r.deleted ? 1 : 0) | (oc << 1) | (rc << 3));
+    if (oc === 2) putVarint(col[5], r.seq - r.ol.seq - 1);
+    if (oc === 3) { putVarint(col[6], idx.get(r.ol.agent)); putVarint(col[5], r.ol.seq); }
+    if (rc === 2) putVarint(col[5], zz(r.or.seq - r.seq));
+    if (rc === 3) { putVarint(col[6], idx.get(r.or.agent)); putVarint(col[5], r.or.seq); }
+  });
+  const dEnd = new Map();
+  let prevT = 0;
+  for (const d of dels) {
+    putVarint(col[7], idx.get(d.agent));
+    putVarint(col[8], zz(d.seq - (dEnd.get(d.agent) ?? 0)));
+    dEnd.set(d.agent, (d.seq + d.len) >>> 0);
+    putVarint(col[9], idx.get(d.target.agent));
+    putVarint(col[10], zz(d.target.seq - prevT));
+    prevT = d.target.seq;
+    putVarint(col[11], d.len);
+  }
+  const sEnd = new Map();
+  for (const sp of spans) {
+    putVarint(col[12], idx.get(sp.agent));
+    putVarint(col[13], zz(sp.seq - (sEnd.get(sp.agent) ?? 0)));
+    sEnd.set(sp.agent, (sp.seq + sp.len) >>> 0);
+    putVarint(col[14], sp.len);
+  }
+  return {
+    columns: col.map((c) => Uint8Array.from(c)),
+    text: new TextEncoder().encode(runs.map((r) => r.text).join('')),
+  };
+}
+
+// value: [2, lsn, vv, [Section x 15], text Section], msgpack-decoded.
+// Returns {lsn, vv, runs, dels, spans, text} (text: the visible text).
+export async function decodeSnapshot(value, { maxInflate = MAX_INFLATE } = {}) {
+  if (!Array.isArray(value) || value.length !== 5) fail('SHAPE', 'a snapshot is an array of 5');
+  if (value[0] !== 2) fail('FORMAT', `snapshot format ${value[0]}`);
+  const [, lsn, vv, cols, textSec] = value;
+  if (!Array.isArray(cols) || cols.length !== 15 || !cols.every(isSection) || !isSection(textSec))
+    fail('SHAPE', 'a snapshot has 15 column sections and a text section');
+  const declared = cols.reduce((a, c) => a + c[0], textSec[0]);
+  if (declared > maxInflate) fail('BOMB', `declares ${declared} inflated bytes`);
+  const raw = await Promise.all(cols.map((c, i) => section(c, `column ${i}`)));
+  const meta = raw.map((b, i) => varints(b, `column ${i}`));
+  let text;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await section(textSec, 'text'));
+  } catch (e) {
+    if (e instanceof ProtoError) throw e;
+    fail('UTF8', 'snapshot text is not UTF-8');
+  }
+  const [agents, rAgent, rSeq, rLen, rFlags, rX, rXa, dAgent, dSeq, dTagent, dTseq, dLen, sAgent, sSeq, sLen] = meta;
+  const agentAt = (i) => {
+    if (i >= agents.length) fail('VALUE', `agent index ${i}`);
+    return agents[i];
+  };
+  const need = (col, i, what) => {
+    if (i >= col.length) fail('TRUNCATED', `${what} column too short`);
+    return col[i];
+  };
+
+  const runs = [];
+  const endOf = new Map();
+  for (let i = 0; i < rAgent.length; i++) {
+    const agent = agentAt(rAgent[i]);
+    const seq = add32(endOf.get(agent) ?? 0, unzz(need(rSeq, i, 'r_seq')));
+    const len = need(rLen, i, 'r_len');
+    const flags = need(rFlags, i, 'r_flags');
+    if (flags >= 32) fail('VALUE', `run flags ${flags}`);
+    endOf.set(agent, add32(seq, len));
+    runs.push({ agent, seq, len, deleted: (flags & 1) !== 0, ol: null, or: null, text: '', flags });
+  }
+  let x = 0, xa = 0;
+  const nextX = () => need(rX, x++, 'r_x');
+  const nextXa = () => agentAt(need(rXa, xa++, 'r_xa'));
+  runs.forEach((r, i) => {
+    const olCode = (r.flags >> 1) & 3, orCode = (r.flags >> 3) & 3;
+    if (olCode === 1) {
+      if (i === 0) fail('VALUE', 'first run has origin code 1');
+      const p = runs[i - 1];
+      r.ol = { agent: p.agent, seq: add32(p.seq, p.len - 1) };
+    } else if (olCode === 2) {
+      r.ol = { agent: r.agent, seq: (r.seq - nextX() - 1) >>> 0 };
+    } else if (olCode === 3) {
+      const agent = nextXa();
+      r.ol = { agent, seq: nextX() };
+    }
+    if (orCode === 1) {
+      if (i === runs.length - 1) fail('VALUE', 'last run has origin code 1');
+      const n = runs[i + 1];
+      r.or = { agent: n.agent, seq: n.seq };
+    } else if (orCode === 2) {
+      r.or = { agent: r.agent, seq: add32(r.seq, unzz(nextX())) };
+    } else if (orCode === 3) {
+      const agent = nextXa();
+      r.or = { agent, seq: nextX() };
+    }
+    delete r.flags;
+  });
+  if (x !== rX.length || xa !== rXa.length) fail('TRAILING', 'origin columns not fully consumed');
+  if (rSeq.length !== runs.length || rLen.length !== runs.length || rFlags.length !== runs.length)
+    fail('TRAILING', 'run columns of different lengths');
+
+  // Split the text (tombstones included) by code point counts.
+  let at = 0;
+  for (const r of runs) {
+    const start = at;
+    for (let k = 0; k < r.len; k++) {
+      if (at >= text.length) fail('VALUE', 'snapshot text shorter than its runs');
+      const c = text.charCodeAt(at);
+      at += c >= 0xd800 && c <= 0xdbff ? 2 : 1;
+    }
+    r.text = text.slice(start, at);
+  }
+  if (at !== text.length) fail('VALUE', 'snapshot text longer than its runs');
+
+  const dels = [];
+  const dEnd = new Map();
+  let prevT = 0;
+  for (let i = 0; i < dAgent.length; i++) {
+    const agent = agentAt(dAgent[i]);
+    const len = need(dLen, i, 'd_len');
+    const seq = add32(dEnd.get(agent) ?? 0, unzz(need(dSeq, i, 'd_seq')));
+    const tseq = add32(prevT, unzz(need(dTseq, i, 'd_tseq')));
+    prevT = tseq;
+    dEnd.set(agent, add32(seq, len));
+    dels.push({ agent, seq, target: { agent: agentAt(need(dTagent, i, 'd_tagent')), seq: tseq }, len });
+  }
+  const spans = [];
+  const sEnd = new Map();
+  for (let i = 0; i < sAgent.length; i++) {
+    const agent = agentAt(sAgent[i]);
+    const seq = add32(sEnd.get(agent) ?? 0, unzz(need(sSeq, i, 's_seq')));
+    const len = need(sLen, i, 's_len');
+    sEnd.set(agent, add32(seq, len));
+    spans.push({ agent, seq, len });
+  }
+  const visible = runs.filter((r) => !r.deleted).map((r) => r.text).join('');
+  return { lsn, vv, runs, dels, spans, text: visible };
+}
