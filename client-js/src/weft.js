@@ -300,7 +300,7 @@ export class Session {
         if (gen !== this._gen) return;
         this._emit('error', e);
         // A frame we cannot follow: start over on a new connection.
-        this._drop(gen, e instanceof ProtoError ? CLOSE.BAD_MESSAGE : CLOSE.INTERNAL, e.message);
+        this._drop(gen, e.message);
       });
     };
     ws.onerror = () => {};
@@ -323,7 +323,7 @@ export class Session {
       if (gen !== this._gen) return;
       const t = now();
       if (t - this._heard >= this.opts.pingTimeout) {
-        this._drop(gen, 4000, 'heartbeat timeout');
+        this._drop(gen, 'heartbeat timeout');
       } else if (t - this._pinged >= this.opts.pingInterval) {
         this._pinged = t;
         this._send(pingMsg(t));
@@ -331,15 +331,16 @@ export class Session {
     }, tick);
   }
 
-  // Abandons the current socket (dead link, bad frame) and reconnects.
-  _drop(gen, code, reason) {
+  // Abandons the current socket (dead link, a frame we cannot follow) and
+  // reconnects: like an abnormal close (1006), never fatal.
+  _drop(gen, reason) {
     if (gen !== this._gen) return;
     const ws = this._ws;
     try {
       if (typeof ws.terminate === 'function') ws.terminate();
       else ws.close();
     } catch { /* already closed */ }
-    this._lost(gen, code, reason);
+    this._lost(gen, 1006, reason);
   }
 
   _lost(gen, code, reason) {
