@@ -125,3 +125,30 @@ test('backoff: attempts spread out while the server is down, capped', { skip }, 
   await srv.start();
   await until(() => a.state === 'synced', { timeout: 5000 });
 });
+
+test('a long absence: the welcome arrives in chunks, local edits made meanwhile survive', { skip }, async (t) => {
+  const srv = await startServer(t);
+  const a = session(t, srv, { doc: 'long', ...fast }), b = session(t, srv, { doc: 'long', ...fast });
+  await Promise.all([a.ready, b.ready]);
+  a.insert(0, '[a0]');
+  await synced([a, b]);
+  let welcomes = 0;
+  const onWelcome = a._onWelcome.bind(a);
+  a._onWelcome = (gen, m) => { welcomes++; return onWelcome(gen, m); };
+  a.opts.backoffBase = a.opts.backoffMax = 1500; // stay away a while
+  a._ws.terminate();
+  await until(() => a.state === 'offline');
+  a.insert(0, '[a1]');
+  const line = 'x'.repeat(1000);
+  const tokens = [];
+  for (let i = 0; i < 300; i++) {
+    const tok = `<${i}>`;
+    tokens.push(tok);
+    b.insert(b.length16, tok + line);
+    await Promise.resolve();
+  }
+  await until(() => b.unacked === 0, { timeout: 15000 });
+  await synced([a, b]);
+  assert.ok(welcomes >= 3, `${welcomes} welcome frames for ~300 KB`);
+  once(a.text, [...tokens, '[a0]', '[a1]']);
+});
