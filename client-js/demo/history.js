@@ -1,0 +1,140 @@
+// history.js — the History view: a slider over the server's versions
+// (/api/docs/NAME/versions), the text at the chosen version (/text?lsn=)
+// read-only, optionally with what that version changed (/diff), and a
+// replay that plays the document from version 0 to the head.
+import { fetchVersions, fetchText, fetchDiff } from '../src/weft.js';
+import { $, el, formatTime } from './ui.js';
+
+function versionsOf(r) {
+  const list = Array.isArray(r) ? r : r && Array.isArray(r.versions) ? r.versions : [];
+  return list.filter((v) => v && Number.isFinite(v.lsn)).sort((a, b) => a.lsn - b.lsn);
+}
+
+function textOf(r) {
+  return typeof r === 'string' ? r : r && typeof r.text === 'string' ? r.text : '';
+}
+
+export class HistoryView {
+  constructor({ base, colorOf }) {
+    this.base = base;
+    this.colorOf = colorOf;
+    this.doc = null;
+    this.versions = [];
+    this.seq = 0; // answers to stale requests are dropped
+    this.cache = new Map();
+    this.playing = null;
+    this.slider = $('history-slider');
+    this.slider.addEventListener('input', () => this.show(+this.slider.value));
+    $('history-changes').addEventListener('change', () => this.show(+this.slider.value));
+    $('history-play').addEventListener('click', () => (this.playing ? this.stop() : this.play()));
+  }
+
+  /** Enters the view for `doc`: loads the version list, shows the head. */
+  async open(doc) {
+    this.stop();
+    if (doc !== this.doc) this.cache.clear();
+    this.doc = doc;
+    const seq = ++this.seq;
+    this.setInfo('Loading history…', '');
+    try {
+      this.versions = versionsOf(await fetchVersions(this.base, doc));
+    } catch (e) {
+      if (seq === this.seq) this.fail(e);
+      return;
+    }
+    if (seq !== this.seq) return;
+    const head = this.versions.length ? this.versions[this.versions.length - 1].lsn : 0;
+    this.slider.max = String(head);
+    this.slider.value = String(head);
+    this.slider.disabled = head === 0;
+    await this.show(head);
+  }
+
+  close() {
+    this.stop();
+    this.seq++;
+  }
+
+  versionAt(lsn) {
+    return this.versions.find((v) => v.lsn === lsn);
+  }
+
+  async show(lsn) {
+    const seq = ++this.seq;
+    const head = +this.slider.max;
+    const v = this.versionAt(lsn);
+    this.setInfo(
+      lsn === 0 ? 'Version 0 — empty document' : `Version ${lsn} of ${head}`,
+      v ? `${v.user || `agent ${v.agent}`} · ${formatTime(v.time)}` : '',
+    );
+    const changes = $('history-changes').checked && lsn > 0;
+    const key = `${changes ? 'd' : 't'}${lsn}`;
+    try {
+      let value = this.cache.get(key);
+      if (value === undefined) {
+        value = changes
+          ? ((await fetchDiff(this.base, this.doc, lsn - 1, lsn)) || {}).ops || []
+          : textOf(await fetchText(this.base, this.doc, lsn));
+        this.cache.set(key, value);
+      }
+      if (seq !== this.seq) return;
+      this.render(value, v);
+    } catch (e) {
+      if (seq === this.seq) this.fail(e);
+    }
+  }
+
+  render(value, v) {
+    const box = $('history-text');
+    box.replaceChildren();
+    box.dataset.lsn = this.slider.value;
+    if (typeof value === 'string') {
+      box.textContent = value;
+    } else {
+      for (const op of value) {
+        if (op.op === 'eq') box.append(op.text);
+        else {
+          const e = el(op.op === 'ins' ? 'ins' : 'del', null, op.text);
+          if (op.op === 'ins' && v) e.title = `Added by ${v.user}`;
+          box.append(e);
+        }
+      }
+    }
+    if (!box.textContent) box.append(el('span', 'empty', 'Nothing written yet at this version.'));
+  }
+
+  setInfo(label, detail) {
+    $('history-label').textContent = label;
+    $('history-detail').textContent = detail;
+  }
+
+  fail(e) {
+    this.setInfo('History is unavailable', String(e && e.message ? e.message : e));
+    $('history-text').replaceChildren();
+  }
+
+  /** Replays from the start (or from where the slider is, if not at the head). */
+  play() {
+    const head = +this.slider.max;
+    if (head === 0) return;
+    let at = +this.slider.value >= head ? 0 : +this.slider.value;
+    const step = Math.max(1, Math.ceil(head / 150));
+    $('history-play').classList.add('playing');
+    const tick = async () => {
+      if (!this.playing) return;
+      this.slider.value = String(at);
+      await this.show(at);
+      if (!this.playing) return;
+      if (at >= head) return this.stop();
+      at = Math.min(head, at + step);
+      this.playing = setTimeout(tick, 40);
+    };
+    this.playing = setTimeout(tick, 0);
+  }
+
+  stop() {
+    if (this.playing) clearTimeout(this.playing);
+    this.playing = null;
+    $('history-play').classList.remove('playing');
+  }
+}

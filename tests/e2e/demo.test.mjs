@@ -1,0 +1,171 @@
+// demo.test.mjs — the demo editor in two headless Chromium pages against a
+// real `weft serve`: concurrent typing at one spot converges, remote cursors
+// show, an offline page's edits merge without duplicates, the history slider
+// shows an earlier version, blame shows both authors, no console errors.
+// Run directly (`node tests/e2e/demo.test.mjs`) so a missing browser can exit
+// 77, which ctest reports as skipped.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  skipUnlessReady, startServer, launchBrowser, openUser, until, outDir, repoRoot,
+} from './harness.mjs';
+
+skipUnlessReady();
+
+const DOC = `e2e-${process.pid}`;
+let server, browser, ada, bob;
+
+async function shot(u, file) {
+  const path = join(outDir, file);
+  await u.page.screenshot({ path });
+  return path;
+}
+
+/** Puts u's caret at UTF-16 offset `pos` with the keyboard. */
+async function caretAt(u, pos) {
+  await u.page.locator('.cm-content').click();
+  await u.page.keyboard.press('Control+Home');
+  for (let i = 0; i < pos; i++) await u.page.keyboard.press('ArrowRight');
+}
+
+async function converged(what) {
+  return until(async () => {
+    const [a, b] = [await ada.text(), await bob.text()];
+    return a === b && what(a) ? a : null;
+  }, 'both pages to show the same text');
+}
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  ada = await openUser(browser, server.url, { name: 'Ada Lovelace', color: '#2563eb', doc: DOC });
+  bob = await openUser(browser, server.url, { name: 'Bob Kahn', color: '#db2777', doc: DOC });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) await server.stop();
+});
+
+test('one page types, the other sees it', async () => {
+  await caretAt(ada, 0);
+  await ada.page.keyboard.type('Weft keeps everyone in step.', { delay: 5 });
+  await converged((t) => t === 'Weft keeps everyone in step.');
+});
+
+test('two pages type at the same spot at the same time and converge', async () => {
+  // both carets right after "Weft"
+  await caretAt(ada, 4);
+  await caretAt(bob, 4);
+  await Promise.all([
+    ada.page.keyboard.type(' [ada types here]', { delay: 15 }),
+    bob.page.keyboard.type(' [bob types here]', { delay: 15 }),
+  ]);
+  const text = await converged((t) => t.includes('[ada types here]') && t.includes('[bob types here]'));
+  // FugueMax never interleaves two runs typed concurrently at one place
+  assert.match(text, /^Weft( \[ada types here\]| \[bob types here\]){2} keeps everyone in step\.$/);
+});
+
+test('each page sees the other\'s cursor and selection, with a name', async () => {
+  await until(
+    () => ada.page.locator('.cm-weft-caret-label', { hasText: 'Bob Kahn' }).count(),
+    "Bob's caret on Ada's page",
+  );
+  await until(
+    () => bob.page.locator('.cm-weft-caret-label', { hasText: 'Ada Lovelace' }).count(),
+    "Ada's caret on Bob's page",
+  );
+  // Bob selects a word: Ada sees it tinted
+  await caretAt(bob, 0);
+  await bob.page.keyboard.press('Shift+Control+ArrowRight');
+  await until(() => ada.page.locator('.cm-weft-selection').count(), "Bob's selection on Ada's page");
+  // presence in the header and the side panel
+  await until(() => ada.page.locator('#people .person-name', { hasText: 'Bob Kahn' }).count(), 'Bob listed');
+  await until(async () => (await ada.page.locator('#status').getAttribute('data-state')) === 'synced', 'synced');
+  const path = await shot(ada, 'demo-ada.png');
+  await shot(bob, 'demo-bob.png');
+  if (process.env.WEFT_UPDATE_SCREENSHOT === '1') copyFileSync(path, join(repoRoot, 'docs/demo.png'));
+});
+
+test('a page goes offline, edits, comes back and converges without duplicates', async () => {
+  const before = await ada.text();
+  bob.allow(/WebSocket connection to .* failed|ERR_INTERNET_DISCONNECTED|net::ERR_/);
+  await bob.context.setOffline(true);
+  await until(async () => (await bob.page.locator('#status').getAttribute('data-state')) === 'offline',
+    "Bob's status to say offline", 45000);
+  // Bob edits offline, Ada edits online
+  await caretAt(bob, before.length);
+  await bob.page.keyboard.type(' Offline line from Bob.', { delay: 5 });
+  await until(async () => /unsent/.test(await bob.page.locator('#status').innerText()), 'an unsent count');
+  await shot(bob, 'offline-bob.png');
+  await caretAt(ada, 0);
+  await ada.page.keyboard.type('Online: ', { delay: 5 });
+  assert.ok(!(await ada.text()).includes('Offline line'), 'Ada must not see offline edits yet');
+
+  await bob.context.setOffline(false);
+  const text = await converged((t) => t.includes('Offline line from Bob.') && t.startsWith('Online: '));
+  assert.equal(text.split('Offline line from Bob.').length, 2, 'the offline edit appears exactly once');
+  assert.equal(text.split('Online: ').length, 2, 'the online edit appears exactly once');
+  assert.equal(text, `Online: ${before} Offline line from Bob.`);
+  await until(async () => (await bob.page.locator('#status').getAttribute('data-state')) === 'synced', 'Bob synced');
+  await until(async () => !(await bob.page.locator('#status-unacked').isVisible()), 'no unsent edits left');
+  bob.disallowAll();
+});
+
+test('the history slider shows an earlier version', async () => {
+  const live = await ada.text();
+  await ada.page.locator('#tab-history').click();
+  const slider = ada.page.locator('#history-slider');
+  const head = await until(async () => +(await slider.getAttribute('max')), 'the version list');
+  assert.ok(head >= 4, `a few versions exist (head ${head})`);
+  await ada.page.locator('#history-changes').uncheck();
+  await until(async () => (await ada.page.locator('#history-text').innerText()) === live, 'the head version');
+
+  const earlier = Math.max(1, Math.floor(head / 3));
+  await slider.fill(String(earlier));
+  const want = await (await fetch(`${server.url}/api/docs/${DOC}/text?lsn=${earlier}`)).json();
+  await until(async () => (await ada.page.locator('#history-text').innerText()) === want.text, `version ${earlier}`);
+  assert.notEqual(want.text, live);
+  assert.match(await ada.page.locator('#history-label').innerText(), new RegExp(`Version ${earlier} of ${head}`));
+  await ada.page.locator('#history-changes').check();
+  await until(() => ada.page.locator('#history-text ins').count(), 'the changes of that version');
+  await shot(ada, 'history.png');
+
+  await ada.page.locator('#history-live').click();
+  assert.ok(await ada.page.locator('#panel-edit').isVisible());
+  assert.equal(await ada.text(), live);
+});
+
+test('blame shows two authors', async () => {
+  await ada.page.locator('#tab-blame').click();
+  await until(() => ada.page.locator('#blame-legend .legend-item').count(), 'the blame legend');
+  const names = await ada.page.locator('#blame-legend .legend-name').allInnerTexts();
+  assert.deepEqual(names.sort(), ['Ada Lovelace', 'Bob Kahn']);
+  const users = await ada.page.locator('#blame-text .blame-span').evaluateAll((els) => [...new Set(els.map((e) => e.dataset.user))].sort());
+  assert.deepEqual(users, ['Ada Lovelace', 'Bob Kahn']);
+  assert.equal(await ada.page.locator('#blame-text').innerText(), await ada.text());
+  await shot(ada, 'blame.png');
+  await ada.page.locator('#tab-edit').click();
+});
+
+test('the demo fits a narrow window', async () => {
+  const carol = await openUser(browser, server.url, {
+    name: 'Carol Shaw', color: '#059669', doc: DOC, viewport: { width: 390, height: 780 },
+  });
+  try {
+    const overflow = await carol.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `no horizontal scrolling (${overflow} px too wide)`);
+    assert.equal(await carol.text(), await ada.text());
+    await shot(carol, 'narrow.png');
+    assert.deepEqual(carol.errors, []);
+  } finally {
+    await carol.context.close();
+  }
+});
+
+test('no console errors on either page', () => {
+  assert.deepEqual(ada.errors, []);
+  assert.deepEqual(bob.errors, []);
+});
