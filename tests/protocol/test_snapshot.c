@@ -560,11 +560,12 @@ static int trace(const char *path, long limit)
     weft_run_iter_init(&it, d);
     while (weft_run_iter_next(&it, &r))
         runs++;
-    printf("automerge-paper: %zu canonical runs, %zu delete records, %zu spans\n", runs,
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    printf("%s: %zu canonical runs, %zu delete records, %zu spans\n", base, runs,
            weft_doc_del_count(d), weft_doc_span_count(d));
-    printf("automerge-paper snapshot (full history): %zu bytes (limit %ld; Yjs V2 without "
-           "deleted text: 159929)\n",
-           snap.n, limit);
+    printf("%s snapshot (full history): %zu bytes (limit %ld; for automerge-paper, Yjs V2 "
+           "without deleted text: 159929)\n",
+           base, snap.n, limit);
     {
         /* section sizes: [2, lsn, vv, [[len, bin] x 15], [len, bin]] */
         msgpack_unpacked up;

@@ -33,7 +33,8 @@
 extern "C" {
 #endif
 
-/* Bumped whenever a byte of tests/golden/ changes. */
+/* Bumped whenever a byte of tests/golden/ changes (after the first
+ * release; before it, tests/golden/README.md says what may change). */
 #define WEFT_PROTO_VERSION 1
 /* The WebSocket subprotocol name ("weft." + WEFT_PROTO_VERSION). */
 #define WEFT_PROTO_SUBPROTOCOL "weft.1"
