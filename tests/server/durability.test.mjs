@@ -65,15 +65,28 @@ stest('SIGKILL under load: after a restart every acknowledged op is present', as
       const start = c.replica.doc.nextSeq(c.agent);
       c.append(m);
       markers[i].push({ m, end: start + m.length });
-      if (c.ws.bufferedAmount > 65536 || k % 8 === 7) await sleep(1);
+      // ~1000 batches/s per client: heavy but within what the server
+      // sustains (flooding past that is limits.test.mjs's overload test).
+      if (c.ws.bufferedAmount > 65536 || k % 4 === 3) await sleep(3);
     }
   });
   await sleep(1500);
   const acked = clients.map((c) => c.acked.nextSeq);
   assert.ok(acked.every((n) => n > 0), `some client got no ack in 1.5 s: ${acked}`);
-  await s.kill();
+  // A last burst from everyone and the kill right behind it: it lands while
+  // those batches are read, applied or committed (the slow-fsync test below
+  // places a kill inside a commit deterministically).
   stop = true;
   await Promise.all(pumps);
+  clients.forEach((c, i) => {
+    for (let k = 0; k < 10; k++) {
+      const m = `<c${i}.last${k}>`;
+      const start = c.replica.doc.nextSeq(c.agent);
+      c.append(m);
+      markers[i].push({ m, end: start + m.length });
+    }
+  });
+  await s.kill();
   // Acks that arrived before the kill: read after it, as the client saw them.
   const final = clients.map((c) => c.acked.nextSeq);
   const unacked = clients.reduce((n, c, i) => n + markers[i].filter((m) => m.end > final[i]).length, 0);

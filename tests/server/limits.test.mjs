@@ -3,6 +3,9 @@
 // offender gets an error message and the documented close code; everyone
 // else keeps working.
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { stest, startServer, sleep, until } from './lib/harness.mjs';
 import { connect, joined, assertErrorClose, T, CLOSE } from './lib/client.mjs';
 import { encode, opsMsg } from './lib/codec.mjs';
@@ -149,3 +152,30 @@ stest('liveness: with --ping 1 a client that stops answering is dropped, an idle
   idle.append('still here');
   await idle.waitAcked();
 }, { skip: noEngine });
+
+// Three clients (another process) send 1000 batches/s each, half the
+// default --rate, while a typist sends 10 batches/s: the typist's acks must
+// keep coming (release build: worst ~0.6 s measured). Sanitizer builds are
+// several times slower, so this timing is only asserted without them.
+stest('load: three clients at 1000 batches/s each do not stall a normal typist\'s acks', async (t) => {
+  const s = await startServer(t);
+  const typist = await joined(t, s, { doc: 'flood', user: ada });
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/flooder.mjs', import.meta.url)), s.wsUrl, 'flood', '3', '1000', '5000'],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  await until(() => out.includes('ready'), { timeout: 10000, what: 'flooders joined' });
+  const lat = [];
+  for (let i = 0; i < 25; i++) {
+    const t0 = performance.now();
+    typist.append('t');
+    const want = typist.replica.doc.nextSeq(typist.agent);
+    await typist.until(() => typist.acked.nextSeq >= want, { timeout: 5000, what: `typist ack ${i} during the load (latencies so far ${lat.join(' ')})` });
+    lat.push(Math.round(performance.now() - t0));
+    await sleep(100);
+  }
+  await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));
+  t.diagnostic(`typist ack latencies (ms): ${lat.join(' ')}; flooders: ${out.trim().split('\n').at(-1)}`);
+  assert.ok(Math.max(...lat) < 2000, `a typist waited ${Math.max(...lat)} ms for an ack: ${lat.join(' ')}`);
+}, { skip: noEngine || (process.env.WEFT_SANITIZE === '1' && 'latency is not asserted under sanitizers'), timeout: 40000 });

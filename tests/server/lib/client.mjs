@@ -181,7 +181,8 @@ export class Client {
     const want = this.replica.doc.nextSeq(this.agent);
     await this.until(() => {
       if (this.closeInfo) throw new Error(`${this.name}: closed ${this.closeInfo.code} (${this.closeInfo.reason}) before ack of seq < ${want}; frames: ${this.lastFrames()}`);
-      return this.acked.nextSeq >= want;
+      // Ops below the welcome's next_seq were durable before this session.
+      return Math.max(this.acked.nextSeq, this.welcome?.nextSeq ?? 0) >= want;
     }, { timeout, what: `ack of seq < ${want} (have ${this.acked.nextSeq})` });
     return this.acked;
   }
