@@ -52,8 +52,10 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 {
     server *srv = lws_container_of(sul, server, tick_sul);
     presence_expire(srv);
+    session_idle_check(srv);
+    /* 250 ms: a ping goes out well before twice --ping even with --ping 1 */
     lws_sul_schedule(srv->ctx, 0, &srv->tick_sul, tick_cb,
-                     (srv->stopping ? 50 : 1000) * LWS_US_PER_MS);
+                     (srv->stopping ? 50 : 250) * LWS_US_PER_MS);
 }
 
 static const struct lws_protocols protocols[] = {
@@ -93,7 +95,8 @@ static int create_vhost(server *srv)
     info.protocols = protocols;
     info.pvo = &pvo;
     info.vhost_name = "weft";
-    unsigned ping = c->ping, hangup = 2 * c->ping;
+    /* dead TCP: lws pings and hangs up; live but silent clients: session_idle_check */
+    unsigned ping = c->ping, hangup = 3 * c->ping;
     retry_policy.secs_since_valid_ping = (uint16_t)(ping > 65534 ? 65534 : ping);
     retry_policy.secs_since_valid_hangup = (uint16_t)(hangup > 65535 ? 65535 : hangup);
     info.retry_and_idle_policy = &retry_policy;
@@ -181,6 +184,8 @@ static void run_loop(server *srv)
     for (;;) {
         if (lws_service(srv->ctx, 0) < 0)
             break;
+        srv->pass++;
+        ws_resume_paused(srv);
         commit_drain(srv);
         http_api_drain(srv);
         weft_store_flush(srv->store);
@@ -210,6 +215,7 @@ static void server_teardown(server *srv)
         struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);
     }
+    ws_resume_paused(srv); /* drops the references */
     srv->destroying = true;
     lws_context_destroy(srv->ctx); /* closes HTTP connections: their jobs are orphaned */
     srv->ctx = g_ctx = NULL;

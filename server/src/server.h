@@ -96,6 +96,12 @@ struct session {
     weft_oplist kept; /* scratch for accepted ops */
 
     bool close_ready; /* the grace after the error frame has passed */
+    uint64_t rx_pass; /* the service pass msgs_in_pass counts for */
+    uint32_t msgs_in_pass;
+    bool rx_paused; /* on srv->paused until the next pass */
+    session *paused_next;
+    int64_t last_rx_ms; /* monotonic ms of the client's last message */
+    bool idle_pinged;   /* a ping went out since then */
     lws_sorted_usec_list_t hello_sul, expiry_sul, close_sul;
 };
 
@@ -113,6 +119,10 @@ void session_send_bytes(session *s, const weft_buf *b, bool counted);
 void session_close(session *s, uint32_t code, const char *msg, bool drop);
 /* Sends error(code, msg) but keeps the connection open. */
 void session_error(session *s, uint32_t code, const char *msg);
+/* Idle policy, every tick: a session silent for --ping gets a ping
+ * message (the client answers pong); silent for twice --ping, it is closed
+ * with 4013. lws's own WebSocket pings hang up dead TCP at three times. */
+void session_idle_check(server *srv);
 /* Frees the sessions marked dead whose last reference is gone. */
 void session_sweep(server *srv);
 /* Writes one queued frame (LWS_CALLBACK_SERVER_WRITEABLE). -1 closes. */
@@ -226,6 +236,8 @@ struct server {
     int stop_phase;
     lws_sorted_usec_list_t tick_sul;
     struct api_worker *api;
+    uint64_t pass;   /* lws_service passes so far */
+    session *paused; /* sessions whose reading waits for the next pass (referenced) */
 };
 
 /* Monotonic and wall clocks in ms. */
@@ -290,6 +302,11 @@ const char *static_content_type(const char *path);
 void http_state_cleanup(http_state *h);
 /* Hands the API worker's answers to their connections (event loop). */
 void http_api_drain(server *srv);
+
+/* Fairness: after RX_MSGS_PER_PASS messages in one service pass a
+ * connection's reading pauses until the next pass (ws.c), so one flooding
+ * client cannot fill every peer's queue faster than writing drains them. */
+void ws_resume_paused(server *srv);
 
 /* ---- dispatch (ws.c, http.c) ------------------------------------------------------------ */
 

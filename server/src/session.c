@@ -8,6 +8,8 @@
 #include <string.h>
 
 #define CLOSE_GRACE_MS 100
+#define WRITE_MAX_FRAMES 256
+#define WRITE_MAX_BYTES (256u << 10)
 
 session *session_new(server *srv, struct lws *wsi)
 {
@@ -25,6 +27,7 @@ session *session_new(server *srv, struct lws *wsi)
     outq_init(&s->deferred);
     s->bucket = 4.0 * srv->cfg->rate;
     s->bucket_ms = now_ms();
+    s->last_rx_ms = s->bucket_ms;
     s->all_next = srv->sessions;
     if (srv->sessions)
         srv->sessions->all_prev = s;
@@ -49,6 +52,30 @@ static void session_free(session *s)
     free(s->rx);
     free(s->query_token);
     free(s);
+}
+
+static void session_ping(session *s, int64_t t)
+{
+    weft_buf b;
+    weft_buf_init(&b);
+    if (weft_proto_encode_ping(&b, WEFT_MSG_PING, (uint32_t)t) == 0)
+        session_send_bytes(s, &b, false);
+    weft_buf_cleanup(&b);
+    s->idle_pinged = true;
+}
+
+void session_idle_check(server *srv)
+{
+    int64_t ping = 1000 * (int64_t)srv->cfg->ping, t = now_ms();
+    for (session *s = srv->sessions; s; s = s->all_next) {
+        if (s->state != S_LIVE && s->state != S_JOINING)
+            continue; /* S_NEW has the hello timeout */
+        int64_t quiet = t - s->last_rx_ms;
+        if (quiet > 2 * ping)
+            session_close(s, WEFT_CLOSE_IDLE_TIMEOUT, "idle too long: no message or pong", true);
+        else if (quiet > ping && !s->idle_pinged)
+            session_ping(s, t);
+    }
 }
 
 void session_sweep(server *srv)
@@ -161,36 +188,54 @@ static void close_grace_cb(lws_sorted_usec_list_t *sul)
         lws_callback_on_writable(s->wsi);
 }
 
-int session_writeable(session *s)
+/* The close after the queue drained: a grace period first, then the close
+ * frame with the code (returning -1 makes lws send it). */
+static int session_write_close(session *s)
 {
-    if (s->sync && outq_empty(&s->q))
-        sync_pump(s);
-    frame *f = outq_pop(&s->q);
-    if (f) {
-        int n = lws_write(s->wsi, f->data, f->len, LWS_WRITE_BINARY);
-        metrics.bytes_out += f->len;
-        frame_unref(f);
-        if (n < 0)
-            return -1;
-        if (!outq_empty(&s->q) || s->sync || s->state == S_CLOSING)
-            lws_callback_on_writable(s->wsi);
-        return 0;
-    }
-    if (s->state == S_CLOSING && !s->close_ready) {
+    if (!s->close_ready) {
         /* Let what the client already sent arrive and be discarded first:
          * closing with unread input makes the kernel send a RST, and the
          * client may lose the error frame and the close code with it. */
-        if (!lws_dll2_is_detached(&s->close_sul.list))
-            return 0;
-        lws_sul_schedule(s->srv->ctx, 0, &s->close_sul, close_grace_cb,
-                         CLOSE_GRACE_MS * LWS_US_PER_MS);
+        if (lws_dll2_is_detached(&s->close_sul.list))
+            lws_sul_schedule(s->srv->ctx, 0, &s->close_sul, close_grace_cb,
+                             CLOSE_GRACE_MS * LWS_US_PER_MS);
         return 0;
     }
-    if (s->state == S_CLOSING) {
-        size_t ml = strlen(s->close_msg);
-        lws_close_reason(s->wsi, (enum lws_close_status)s->close_code,
-                         (unsigned char *)s->close_msg, ml);
-        return -1;
+    lws_close_reason(s->wsi, (enum lws_close_status)s->close_code, (unsigned char *)s->close_msg,
+                     strlen(s->close_msg));
+    return -1;
+}
+
+/*
+ * Writes queued frames: several per callback, as lws allows when
+ * lws_partial_buffered() is checked after each write (lws-ws-state.h).
+ * One frame per callback, i.e. per poll pass, let a busy document's
+ * broadcasts pile up in every member's queue faster than they drained
+ * while the readers' side takes a whole receive buffer of messages per pass.
+ */
+int session_writeable(session *s)
+{
+    size_t bytes = 0;
+    int frames = 0;
+    while (frames < WRITE_MAX_FRAMES && bytes < WRITE_MAX_BYTES) {
+        if (s->sync && outq_empty(&s->q))
+            sync_pump(s);
+        frame *f = outq_pop(&s->q);
+        if (!f)
+            break;
+        int n = lws_write(s->wsi, f->data, f->len, LWS_WRITE_BINARY);
+        metrics.bytes_out += f->len;
+        bytes += f->len;
+        frames++;
+        frame_unref(f);
+        if (n < 0)
+            return -1;
+        if (lws_partial_buffered(s->wsi))
+            break;
     }
+    if (frames == 0 && s->state == S_CLOSING)
+        return session_write_close(s);
+    if (!outq_empty(&s->q) || s->sync || s->state == S_CLOSING)
+        lws_callback_on_writable(s->wsi);
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #define HELLO_TIMEOUT_S 10
+#define RX_MSGS_PER_PASS 32
 
 static void hello_timeout_cb(lws_sorted_usec_list_t *sul)
 {
@@ -112,6 +113,35 @@ static void ws_message(session *s)
     weft_proto_msg_cleanup(&m);
 }
 
+static void ws_count_message(session *s, struct lws *wsi)
+{
+    server *srv = s->srv;
+    if (s->rx_pass != srv->pass) {
+        s->rx_pass = srv->pass;
+        s->msgs_in_pass = 0;
+    }
+    if (++s->msgs_in_pass < RX_MSGS_PER_PASS || s->rx_paused || s->state == S_CLOSING)
+        return;
+    lws_rx_flow_control(wsi, 0); /* lws keeps what it already read for later */
+    s->rx_paused = true;
+    s->paused_next = srv->paused;
+    srv->paused = session_ref(s);
+}
+
+void ws_resume_paused(server *srv)
+{
+    session *s = srv->paused;
+    srv->paused = NULL;
+    while (s) {
+        session *next = s->paused_next;
+        s->rx_paused = false;
+        if (s->wsi)
+            lws_rx_flow_control(s->wsi, 1 | LWS_RXFLOW_REASON_FLAG_PROCESS_NOW);
+        session_unref(s);
+        s = next;
+    }
+}
+
 static int rx_reserve(session *s, size_t need)
 {
     if (need <= s->rx_cap)
@@ -130,6 +160,8 @@ static int rx_reserve(session *s, size_t need)
 static void ws_receive(session *s, struct lws *wsi, const void *in, size_t len)
 {
     metrics.bytes_in += len;
+    s->last_rx_ms = now_ms();
+    s->idle_pinged = false;
     if (s->state == S_CLOSING || s->state == S_DEAD)
         return;
     if (lws_is_first_fragment(wsi)) {
@@ -154,6 +186,7 @@ static void ws_receive(session *s, struct lws *wsi, const void *in, size_t len)
         return;
     ws_message(s);
     s->rx_len = 0;
+    ws_count_message(s, wsi);
     if (s->rx_cap > (256u << 10)) { /* do not keep a big buffer per idle connection */
         free(s->rx);
         s->rx = NULL;
