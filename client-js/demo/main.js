@@ -101,7 +101,14 @@ function openDoc(doc, { push = true } = {}) {
   $('doc-name').value = doc;
   $('share-url').value = docUrl(doc);
 
-  const session = connect(WS_URL, { doc, user: { name: app.profile.name, color: app.profile.color } });
+  // A shorter heartbeat than the library's default: an editor should say
+  // "Offline" within seconds of the link dying, not half a minute.
+  const session = connect(WS_URL, {
+    doc,
+    user: { name: app.profile.name, color: app.profile.color },
+    pingInterval: 5000,
+    pingTimeout: 12000,
+  });
   app.session = session;
   session.on('status', (st) => session === app.session && showStatus(st));
   session.on('presence', (peers) => {
@@ -121,6 +128,7 @@ function openDoc(doc, { push = true } = {}) {
         keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
         EditorView.lineWrapping,
         docTheme,
+        EditorView.updateListener.of((u) => u.docChanged && scheduleMeta()),
         placeholder('Start writing — everyone with the link sees it as you type.'),
         EditorView.contentAttributes.of({ 'aria-label': `Document ${doc}`, spellcheck: 'true' }),
         weftBinding(session),
@@ -154,15 +162,40 @@ function closeDoc() {
 
 /* ---------- header: status, presence ---------- */
 
-function showStatus({ state, unacked }) {
+function showStatus(st) {
+  app.status = st;
+  const unacked = st.unacked;
+  // The browser knows it is offline before any heartbeat can tell.
+  const state = navigator.onLine === false && st.state !== 'closed' ? 'offline' : st.state;
   const box = $('status');
   box.dataset.state = state;
+  document.querySelector('.app').classList.toggle('is-offline', state === 'offline' || state === 'closed');
   $('status-label').textContent = STATUS_TEXT[state] || state;
   const n = unacked | 0;
   const u = $('status-unacked');
   u.hidden = n === 0;
   u.textContent = `${n} unsent`;
-  box.title = n ? `${n} change${n === 1 ? '' : 's'} not yet stored by the server` : 'Every change is stored on the server';
+  box.title = n
+    ? `${n} character${n === 1 ? '' : 's'} of your edits not yet stored by the server`
+    : 'Every edit is stored on the server';
+}
+
+let metaPending = false;
+function scheduleMeta() {
+  if (metaPending) return;
+  metaPending = true;
+  requestAnimationFrame(() => {
+    metaPending = false;
+    renderMeta();
+  });
+}
+
+function renderMeta() {
+  const text = app.view ? app.view.state.doc.toString() : '';
+  const words = (text.match(/[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu) || []).length;
+  const people = uniquePeers().length + 1;
+  $('doc-meta').textContent =
+    `${words.toLocaleString()} word${words === 1 ? '' : 's'} · ${people === 1 ? 'only you' : `${people} people editing`}`;
 }
 
 function uniquePeers() {
@@ -198,6 +231,7 @@ function renderPeople() {
   row(me.name, me.color, 'you');
   for (const p of peers) row(p.name || `Guest ${p.agent}`, p.color || colorFor(p.name), '');
   if (!peers.length) list.append(el('li', 'person-empty', 'Share the link to write together.'));
+  renderMeta();
 }
 
 /* ---------- Edit / History / Blame ---------- */
@@ -249,6 +283,8 @@ function wire() {
     closeDoc(); // the name travels in hello: reconnect as the new me
     openDoc(doc, { push: false });
   });
+  for (const ev of ['online', 'offline'])
+    window.addEventListener(ev, () => app.status && showStatus(app.status));
   window.addEventListener('popstate', () => {
     const doc = docFromUrl();
     if (doc && doc !== app.doc) openDoc(doc, { push: false });

@@ -84,9 +84,8 @@ test('each page sees the other\'s cursor and selection, with a name', async () =
   // presence in the header and the side panel
   await until(() => ada.page.locator('#people .person-name', { hasText: 'Bob Kahn' }).count(), 'Bob listed');
   await until(async () => (await ada.page.locator('#status').getAttribute('data-state')) === 'synced', 'synced');
-  const path = await shot(ada, 'demo-ada.png');
-  await shot(bob, 'demo-bob.png');
-  if (process.env.WEFT_UPDATE_SCREENSHOT === '1') copyFileSync(path, join(repoRoot, 'docs/demo.png'));
+  await shot(ada, 'cursors-ada.png');
+  await shot(bob, 'cursors-bob.png');
 });
 
 test('a page goes offline, edits, comes back and converges without duplicates', async () => {
@@ -163,6 +162,83 @@ test('the demo fits a narrow window', async () => {
   } finally {
     await carol.context.close();
   }
+});
+
+test('a first visit asks for a name and colour, and keeps them', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await page.goto(`${server.url}/#${DOC}`);
+    const dialog = page.locator('#profile');
+    await dialog.waitFor({ state: 'visible' });
+    await page.screenshot({ path: join(outDir, 'first-visit.png') });
+    await page.locator('#profile-name').fill('Dana Scott');
+    await page.locator('#profile-colors .swatch').nth(4).click();
+    await page.locator('#profile-save').click();
+    await page.waitForFunction(() => window.weftDemo.ready);
+    assert.equal(new URL(page.url()).searchParams.get('doc'), DOC, '#NAME becomes a shareable ?doc=NAME');
+    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('weft.user')));
+    assert.equal(stored.name, 'Dana Scott');
+    await until(() => ada.page.locator('#people .person-name', { hasText: 'Dana Scott' }).count(), 'Dana on Ada\'s page');
+    await page.reload();
+    await page.waitForFunction(() => window.weftDemo.ready);
+    assert.ok(!(await dialog.isVisible()), 'asked only once');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('open a document by name; the README screenshot', async () => {
+  const name = 'Launch plan';
+  for (const u of [ada, bob]) {
+    await u.page.locator('#doc-name').fill(name);
+    await u.page.locator('#open-doc').click();
+    await u.page.waitForFunction((n) => window.weftDemo.doc === n && window.weftDemo.ready, name);
+    assert.equal(new URL(u.page.url()).searchParams.get('doc'), name);
+  }
+  await caretAt(ada, 0);
+  await ada.page.keyboard.insertText(
+    'Launch plan: Weft 1.0\n\n' +
+    'Goal: ship real-time collaborative editing to every customer workspace by the end of the quarter.\n\n' +
+    'Milestones\n' +
+    '• Private beta with five design partners (week 2)\n' +
+    '• Offline editing and version history in the editor (week 4)\n' +
+    '• Public launch, pricing page and docs (week 6)\n\n' +
+    'Open questions\n' +
+    '• Do we keep history forever, or compact it after a year?\n' +
+    '• Which editors come first: CodeMirror, ProseMirror or Monaco?');
+  await converged((t) => t.endsWith('Monaco?'));
+  await bob.page.locator('.cm-content').click();
+  await bob.page.keyboard.press('Control+End');
+  await bob.page.keyboard.type('\n• Who writes the migration guide? I can take it.', { delay: 8 });
+  const text = await converged((t) => t.endsWith('I can take it.'));
+  // Ada selects "five design partners"; Grace joins and puts her caret in a question
+  const at = text.indexOf('five design partners');
+  await caretAt(ada, at);
+  for (let i = 0; i < 'five design partners'.length; i++) await ada.page.keyboard.press('Shift+ArrowRight');
+  const grace = await openUser(browser, server.url, { name: 'Grace Hopper', color: '#059669', doc: name });
+  const graceAt = text.indexOf('compact it') + 'compact'.length;
+  await caretAt(grace, graceAt);
+  const peerAt = (u, who) => u.page.evaluate((n) => window.weftDemo.peers.find((p) => p.name === n), who);
+  await until(async () => (await peerAt(bob, 'Grace Hopper'))?.head === graceAt, "Grace's caret where she put it");
+  await until(async () => {
+    const p = await peerAt(bob, 'Ada Lovelace');
+    return p && p.anchor === at && p.head === at + 'five design partners'.length;
+  }, "Ada's selection where she made it");
+  await until(() => bob.page.locator('.cm-weft-caret-label', { hasText: 'Grace Hopper' }).count(), "Grace's caret");
+  await until(() => bob.page.locator('.cm-weft-selection').count(), "Ada's selection on Bob's page");
+  await until(() => ada.page.locator('.cm-weft-caret-label', { hasText: 'Bob Kahn' }).count(), "Bob's caret");
+  await until(async () => (await bob.page.locator('#status').getAttribute('data-state')) === 'synced', 'synced');
+  await bob.page.mouse.move(0, 0);
+  const path = await shot(bob, 'demo-launch-plan.png');
+  await shot(ada, 'demo-launch-plan-ada.png');
+  if (process.env.WEFT_UPDATE_SCREENSHOT === '1') copyFileSync(path, join(repoRoot, 'docs/demo.png'));
+  assert.deepEqual(grace.errors, []);
+  await grace.context.close();
 });
 
 test('no console errors on either page', () => {
