@@ -37,6 +37,7 @@ const FATAL = new Set([
 const DEFAULTS = {
   pingInterval: 15000, // an app-level ping this often
   pingTimeout: 30000, // no frame at all for this long: the link is dead
+  connectTimeout: 10000, // a WebSocket handshake that takes longer is dropped
   backoffBase: 250, // first reconnect delay (then doubled), with jitter
   backoffMax: 10000,
   presenceRefresh: 15000, // re-send my presence (the server expires it after 30 s)
@@ -90,7 +91,7 @@ export class Session {
     this._inbox = Promise.resolve();
     this._welcome = null;
     this._attempt = 0;
-    this._timers = { reconnect: null, beat: null, presence: null };
+    this._timers = { reconnect: null, beat: null, presence: null, connect: null };
     this._lastStatus = '';
     this._closed = false;
     this.ready = new Promise((resolve, reject) => { this._ready = { resolve, reject, done: false }; });
@@ -280,8 +281,15 @@ export class Session {
     }
     this._ws = ws;
     ws.binaryType = 'arraybuffer';
+    // Before the socket opens nothing else watches it: a handshake that
+    // hangs (a half-dead server or proxy) would otherwise hang forever.
+    clearTimeout(this._timers.connect);
+    this._timers.connect = setTimeout(() => {
+      if (gen === this._gen && this.state === 'connecting') this._drop(gen, 'connect timeout');
+    }, this.opts.connectTimeout);
     ws.onopen = () => {
       if (gen !== this._gen) return;
+      clearTimeout(this._timers.connect);
       this._heard = now();
       this._pinged = now();
       this._setState('online');
@@ -347,6 +355,7 @@ export class Session {
     if (gen !== this._gen || this._closed) return;
     this._gen++; // ignore anything the old socket still delivers
     this._ws = null;
+    clearTimeout(this._timers.connect);
     clearInterval(this._timers.beat);
     clearInterval(this._timers.presence);
     this._flush();
@@ -389,6 +398,7 @@ export class Session {
     this._closed = true;
     this._ws = null;
     clearTimeout(this._timers.reconnect);
+    clearTimeout(this._timers.connect);
     clearInterval(this._timers.beat);
     clearInterval(this._timers.presence);
     this._setState('closed');

@@ -152,3 +152,18 @@ test('a long absence: the welcome arrives in chunks, local edits made meanwhile 
   assert.ok(welcomes >= 3, `${welcomes} welcome frames for ~300 KB`);
   once(a.text, [...tokens, '[a0]', '[a1]']);
 });
+
+test('a handshake that never completes is dropped and retried', { skip }, async (t) => {
+  const net = await import('node:net');
+  const held = [];
+  const mute = net.createServer((c) => held.push(c)); // accepts, never answers
+  await new Promise((r) => mute.listen(0, '127.0.0.1', r));
+  t.after(() => { held.forEach((c) => c.destroy()); mute.close(); });
+  const url = `ws://127.0.0.1:${mute.address().port}/ws`;
+  const s = session(t, null, { url, doc: 'x', connectTimeout: 150, backoffBase: 10, backoffMax: 50 });
+  const states = [];
+  s.on('status', ({ state }) => states.push(state));
+  await until(() => held.length >= 3, { what: `three attempts (${states})`, timeout: 5000 });
+  assert.ok(states.includes('offline'));
+  assert.equal(s.unacked, 0);
+});
