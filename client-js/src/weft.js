@@ -463,9 +463,15 @@ export class Session {
     const first = this._welcome === null;
     if (first) {
       this._welcome = { agent, nextSeq, vv, lsn };
-      if (this.agent !== null && agent !== this.agent && this.unacked > 0)
-        this._emit('error', new Error(`weft: the server gave agent ${agent} instead of ${this.agent}; ${this.unacked} unacknowledged seqs cannot be sent`));
       this._flush();
+      if (this.agent !== null && agent !== this.agent) {
+        // The server refused my agent (its database lost it, or a token of
+        // another user): ops of the old agent can never be accepted, and
+        // sending them would be an AGENT_CONFLICT. Say so; start afresh.
+        if (this.unacked > 0)
+          this._emit('error', new Error(`weft: the server gave agent ${agent} instead of ${this.agent}; ${this.unacked} unacknowledged seqs are dropped`));
+        this._outbox = [];
+      }
       if (kind === BODY.SNAPSHOT) {
         const snap = await decodeSnapshot(body);
         if (gen !== this._gen) return;
