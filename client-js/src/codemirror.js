@@ -292,9 +292,10 @@ export function weftBinding(session, options = {}) {
         return this.view.updateState !== undefined && this.view.updateState !== 0;
       }
 
+      /** A cheap check after remote changes; a mismatch means reconcile. */
       checkLength() {
-        const text = this.session.text;
-        if (typeof text === 'string' && text.length !== this.view.state.doc.length) this.reconcile();
+        const n = this.session.length16;
+        if (typeof n === 'number' && n !== this.view.state.doc.length) this.reconcile();
       }
 
       /** Make the editor's text equal the session's with one minimal change. */

@@ -88,6 +88,22 @@ test('each page sees the other\'s cursor and selection, with a name', async () =
   await shot(bob, 'cursors-bob.png');
 });
 
+test('undo takes back only my own edit, around a peer\'s', async () => {
+  const start = await ada.text();
+  await caretAt(ada, start.length);
+  await ada.page.keyboard.type(' Mine.', { delay: 5 });
+  await converged((t) => t.endsWith(' Mine.'));
+  await caretAt(bob, 0);
+  await bob.page.keyboard.type('Yours: ', { delay: 5 });
+  await converged((t) => t.startsWith('Yours: ') && t.endsWith(' Mine.'));
+  await ada.page.locator('.cm-content').focus();
+  await ada.page.keyboard.press('Control+z');
+  await converged((t) => t === `Yours: ${start}`);
+  await bob.page.locator('.cm-content').focus();
+  await bob.page.keyboard.press('Control+z');
+  await converged((t) => t === start);
+});
+
 test('a page goes offline, edits, comes back and converges without duplicates', async () => {
   const before = await ada.text();
   bob.allow(/WebSocket connection to .* failed|ERR_INTERNET_DISCONNECTED|net::ERR_/);
@@ -132,6 +148,12 @@ test('the history slider shows an earlier version', async () => {
   await until(() => ada.page.locator('#history-text ins').count(), 'the changes of that version');
   await shot(ada, 'history.png');
 
+  // the replay plays on from the chosen version to the head
+  await ada.page.locator('#history-play').click();
+  await until(async () => (await ada.page.locator('#history-label').innerText()).startsWith(`Version ${head} of ${head}`),
+    'the replay to reach the head', 30000);
+  assert.equal(await ada.page.locator('#history-text').innerText(), live);
+
   await ada.page.locator('#history-live').click();
   assert.ok(await ada.page.locator('#panel-edit').isVisible());
   assert.equal(await ada.text(), live);
@@ -158,6 +180,13 @@ test('the demo fits a narrow window', async () => {
     assert.ok(overflow <= 0, `no horizontal scrolling (${overflow} px too wide)`);
     assert.equal(await carol.text(), await ada.text());
     await shot(carol, 'narrow.png');
+    for (const view of ['history', 'blame']) {
+      await carol.page.locator(`#tab-${view}`).click();
+      await carol.page.locator(view === 'history' ? '#history-text' : '#blame-legend .legend-item').first().waitFor();
+      const o = await carol.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(o <= 0, `${view}: no horizontal scrolling (${o} px too wide)`);
+      await shot(carol, `narrow-${view}.png`);
+    }
     assert.deepEqual(carol.errors, []);
   } finally {
     await carol.context.close();

@@ -72,8 +72,15 @@ export async function startServer() {
     });
   });
   child.stderr.on('data', () => {}); // keep draining
+  const url = `http://127.0.0.1:${port}`;
+  const index = await fetch(`${url}/`).catch(() => null);
+  if (!index || !index.ok) {
+    process.kill(child.pid, 'SIGTERM');
+    console.log(`# SKIP browser tests: ${weftBin} serves no demo page (built without the client bundle?)`);
+    process.exit(77);
+  }
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     log: () => stderr,
     async stop() {
       if (child.exitCode === null) {
