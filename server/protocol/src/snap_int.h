@@ -12,8 +12,13 @@
 
 #include "proto_int.h"
 
-/* Raw deflate of in[0..n) into out (replaced), zlib's defaults. */
-int proto__deflate(const void *in, size_t n, weft_buf *out);
+/* A raw deflate stream (level 6), reused for inputs of at most max_in
+ * bytes, its window and tables sized for them (deflate.c). */
+typedef struct proto__deflater proto__deflater;
+int proto__deflater_new(proto__deflater **out, size_t max_in); /* *out NULL on failure */
+void proto__deflater_free(proto__deflater *d);                 /* NULL is fine */
+/* Raw deflate of in[0..n) into out (replaced), one complete stream. */
+int proto__deflate(proto__deflater *d, const void *in, size_t n, weft_buf *out);
 /* Raw inflate of in[0..n) into dst[0..want): exactly `want` bytes and one
  * complete stream, else WEFT_PROTO_E_INFLATE. dst is never NULL. */
 int proto__inflate(const uint8_t *in, size_t n, uint8_t *dst, size_t want);

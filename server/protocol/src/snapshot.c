@@ -96,6 +96,7 @@ typedef struct enc_state {
     int err;             /* sticky, from col() */
     uint32_t *next;      /* per agent index: expected next seq */
     weft_buf text, z;
+    proto__deflater *zs;
     weft_vv vv;
 } enc_state;
 
@@ -268,20 +269,21 @@ static void enc_free(enc_state *s)
         weft_buf_cleanup(&s->c[i]);
     weft_buf_cleanup(&s->text);
     weft_buf_cleanup(&s->z);
+    proto__deflater_free(s->zs);
     weft_vv_cleanup(&s->vv);
 }
 
-/* [inflated length, deflated bytes], z as scratch. */
-static int put_section(proto__writer *w, const weft_buf *b, weft_buf *z)
+/* [inflated length, deflated bytes], s->z as scratch. */
+static int put_section(enc_state *s, proto__writer *w, const weft_buf *b)
 {
     int rc;
     if (b->n > UINT32_MAX)
         return WEFT_PROTO_E_VALUE;
-    if ((rc = proto__deflate(b->p, b->n, z)))
+    if ((rc = proto__deflate(s->zs, b->p, b->n, &s->z)))
         return rc;
     proto__w_arr(w, 2);
     proto__w_u32(w, (uint32_t)b->n);
-    proto__w_bin(w, z->p, z->n);
+    proto__w_bin(w, s->z.p, s->z.n);
     return 0;
 }
 
@@ -300,6 +302,11 @@ int weft_proto_snapshot_encode(const weft_doc *doc, uint32_t lsn, weft_buf *out)
         goto done;
     if ((rc = weft_doc_version(doc, &s.vv)))
         goto done;
+    size_t max_in = s.text.n;
+    for (int i = 0; i < C_COUNT; i++)
+        max_in = s.c[i].n > max_in ? s.c[i].n : max_in;
+    if ((rc = proto__deflater_new(&s.zs, max_in)))
+        goto done;
 
     proto__writer_init(&w, out);
     proto__w_arr(&w, 5);
@@ -308,9 +315,9 @@ int weft_proto_snapshot_encode(const weft_doc *doc, uint32_t lsn, weft_buf *out)
     proto__vv_encode(&w, &s.vv);
     proto__w_arr(&w, C_COUNT);
     for (int i = 0; i < C_COUNT && !rc; i++)
-        rc = put_section(&w, &s.c[i], &s.z);
+        rc = put_section(&s, &w, &s.c[i]);
     if (!rc)
-        rc = put_section(&w, &s.text, &s.z);
+        rc = put_section(&s, &w, &s.text);
     if (!rc)
         rc = proto__writer_done(&w);
 done:
