@@ -23,18 +23,24 @@ async function shot(u, file) {
   return path;
 }
 
-/** Puts u's caret at UTF-16 offset `pos` with the keyboard. */
+/** Puts u's caret at UTF-16 offset `pos` with the keyboard (one press per grapheme). */
 async function caretAt(u, pos) {
+  const before = (await u.text()).slice(0, pos);
+  const presses = [...new Intl.Segmenter('en', { granularity: 'grapheme' }).segment(before)].length;
   await u.page.locator('.cm-content').click();
   await u.page.keyboard.press('Control+Home');
-  for (let i = 0; i < pos; i++) await u.page.keyboard.press('ArrowRight');
+  for (let i = 0; i < presses; i++) await u.page.keyboard.press('ArrowRight');
 }
 
 async function converged(what) {
+  let a, b;
   return until(async () => {
-    const [a, b] = [await ada.text(), await bob.text()];
+    [a, b] = [await ada.text(), await bob.text()];
     return a === b && what(a) ? a : null;
-  }, 'both pages to show the same text');
+  }, 'both pages to show the same text').catch((e) => {
+    e.message += `\nada: ${JSON.stringify(a)}\nbob: ${JSON.stringify(b)}`;
+    throw e;
+  });
 }
 
 before(async () => {
@@ -169,6 +175,32 @@ test('blame shows two authors', async () => {
   assert.equal(await ada.page.locator('#blame-text').innerText(), await ada.text());
   await shot(ada, 'blame.png');
   await ada.page.locator('#tab-edit').click();
+});
+
+test('multi-change transactions and characters beyond the BMP converge', async () => {
+  // one transaction, three changes: indent three lines at once
+  await caretAt(ada, 0);
+  await ada.page.keyboard.press('Control+End');
+  await ada.page.keyboard.insertText('\none\ntwo\nthree');
+  await converged((t) => t.endsWith('\none\ntwo\nthree'));
+  await ada.page.keyboard.press('Shift+ArrowUp');
+  await ada.page.keyboard.press('Shift+ArrowUp');
+  await ada.page.keyboard.press('Tab');
+  let text = await converged((t) => /\n {2}one\n {2}two\n {2}three$/.test(t));
+  // UTF-16: a surrogate pair and a skin-tone modifier, then typing after them on the other page
+  const at = text.indexOf('two');
+  await caretAt(ada, at);
+  await ada.page.keyboard.insertText('👋🏽 ');
+  await converged((t) => t.includes('👋🏽 two'));
+  await caretAt(bob, at + '👋🏽 '.length);
+  await bob.page.keyboard.type('hello ', { delay: 5 });
+  text = await converged((t) => t.includes('👋🏽 hello two'));
+  // undo, step by step: the emoji, then the three-line indent (one event)
+  await ada.page.locator('.cm-content').focus();
+  await ada.page.keyboard.press('Control+z');
+  await converged((t) => !t.includes('👋🏽') && t.includes('\n  hello two'));
+  await ada.page.keyboard.press('Control+z');
+  await converged((t) => t.endsWith('\none\nhello two\nthree'));
 });
 
 test('the demo fits a narrow window', async () => {
