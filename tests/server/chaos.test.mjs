@@ -129,3 +129,35 @@ for (const seed of SEEDS) {
     t.diagnostic(`events: ${log.join(', ')}; ${text.length} chars`);
   }, { skip: noEngine, timeout: 30000 });
 }
+
+stest('many documents at once: 20 rooms loading, unloading and reloading while their peers come and go', async (t) => {
+  const s = await startServer(t, { args: ['--idle-unload', '1', '--snapshot-every', '8'] });
+  const docs = Array.from({ length: 20 }, (_, i) => `room-${i}`);
+  const peers = docs.flatMap((doc) => [0, 1].map((k) => ({ doc, p: new Peer(t, `${doc}/p${k}`, [`u${k}`, '#123456']) })));
+  await Promise.all(peers.map(async ({ doc, p }, i) => {
+    const r = rng(i + 1);
+    await sleep(Math.floor(r() * 200));
+    for (let round = 0; round < 4; round++) {
+      await p.connect(s, doc);
+      for (let k = 0; k < 5; k++) {
+        randomEdit(p, r);
+        await sleep(Math.floor(r() * 5));
+      }
+      await p.disconnect(r() < 0.5 ? 'drop' : 'close');
+      randomEdit(p, r); // offline
+      await sleep(Math.floor(r() * 1400)); // across the unload moment or not
+    }
+  }));
+  for (const { doc, p } of peers) await p.connect(s, doc);
+  for (const { p } of peers) await p.settle();
+  for (const doc of docs) {
+    const pair = peers.filter((x) => x.doc === doc).map((x) => x.p);
+    const want = JSON.stringify(pair.map((p) => [p.agent, p.replica.doc.nextSeq(p.agent)]).sort((a, b) => a[0] - b[0]));
+    for (const p of pair) await p.client.until(() => JSON.stringify(p.replica.version()) === want, { timeout: 10000, what: `${p.name} converges` });
+    const text = await s.text(doc);
+    for (const p of pair) assert.equal(p.replica.text(), text, `${p.name}`);
+  }
+  const errs = peers.flatMap(({ p }) => (p.closes ?? []).filter((c) => !/^closed (1001|1013) /.test(c)).map((c) => `${p.name} ${c}`));
+  assert.equal(errs.length, 0, errs.join(' | '));
+  assert.equal((await s.json('/api/docs')).length, 20);
+}, { skip: noEngine, timeout: 60000 });
