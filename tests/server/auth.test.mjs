@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stest, startServer, sleep, until, timeoutAfter } from './lib/harness.mjs';
+import { stest, startServer, sleep, until, timeoutAfter, defer } from './lib/harness.mjs';
 import { mintToken } from './lib/harness.mjs';
 import { Client, connect, joined, assertErrorClose, T, CLOSE } from './lib/client.mjs';
 import { hello, opsMsg, presenceMsg, START } from './lib/codec.mjs';
@@ -70,11 +70,11 @@ stest('auth: the token may come as ?token= on the URL', async (t) => {
   const s = await startServer(t, { secret: SECRET });
   const good = mintToken(s, { user: 'ada', doc: 'q' });
   const c = await Client.connect(`${s.wsUrl}?token=${encodeURIComponent(good)}`);
-  t.after(() => c.ws.terminate());
+  defer(t, () => c.ws.terminate());
   c.send(hello({ doc: 'q', user: ada }));
   await c.next((m) => m[0] === T.WELCOME, { what: 'welcome with the query token' });
   const d = await Client.connect(`${s.wsUrl}?token=${encodeURIComponent(badSignature(good))}`);
-  t.after(() => d.ws.terminate());
+  defer(t, () => d.ws.terminate());
   d.send(hello({ doc: 'q', user: ada }));
   await assertErrorClose(assert, d, CLOSE.BAD_TOKEN, { what: 'bad query token' });
 });

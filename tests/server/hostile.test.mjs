@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { stest, startServer, sleep } from './lib/harness.mjs';
+import { stest, startServer, sleep, until, defer } from './lib/harness.mjs';
 import { connect, joined, assertErrorClose, T, CLOSE } from './lib/client.mjs';
 import { encode, hello, opsMsg, presenceMsg, strictDecode, unhex, START } from './lib/codec.mjs';
 import { haveEngine } from './lib/replica.mjs';
@@ -57,7 +57,14 @@ async function arena(t, args = []) {
     assert.deepEqual(v.bad, [], `${what}: frames from the server that were not canonical`);
     await alive(what);
   };
-  return { s, b, attack, alive };
+  // After the victims are gone only the bystander is connected: no session
+  // leaks on the error paths.
+  const noLeaks = async () => {
+    await until(async () => (await s.metrics()).get('weft_connections') === 1, { timeout: 5000, what: 'weft_connections back to 1 (the bystander)' })
+      .catch(async (e) => { throw new Error(`${e.message}: weft_connections=${(await s.metrics()).get('weft_connections')}`); });
+  };
+  defer(t, async () => { if (!b.closeInfo && s.child?.exitCode === null) await noLeaks(); });
+  return { s, b, attack, alive, noLeaks };
 }
 
 stest('hostile before hello: text frame, ops, presence, random bytes, a bad version', async (t) => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { stest, startServer, sleep, until } from './lib/harness.mjs';
+import { stest, startServer, sleep, until, defer } from './lib/harness.mjs';
 import { connect, joined, assertErrorClose, T, CLOSE } from './lib/client.mjs';
 import { encode, opsMsg } from './lib/codec.mjs';
 import { haveEngine } from './lib/replica.mjs';
@@ -162,7 +162,7 @@ stest('load: three clients at 1000 batches/s each do not stall a normal typist\'
   const typist = await joined(t, s, { doc: 'flood', user: ada });
   const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/flooder.mjs', import.meta.url)), s.wsUrl, 'flood', '3', '1000', '5000'],
     { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
-  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  defer(t, () => { if (child.exitCode === null) child.kill('SIGKILL'); });
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
   await until(() => out.includes('ready'), { timeout: 10000, what: 'flooders joined' });

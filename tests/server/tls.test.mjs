@@ -1,7 +1,7 @@
 // TLS: with --tls-cert/--tls-key the same port serves https and wss (a
 // self-signed certificate made by openssl in the test's temp dir).
 import assert from 'node:assert/strict';
-import { stest, startServer } from './lib/harness.mjs';
+import { stest, startServer, defer } from './lib/harness.mjs';
 import { Client, connect, joined, T } from './lib/client.mjs';
 import { haveEngine } from './lib/replica.mjs';
 
@@ -21,7 +21,7 @@ stest('TLS: wss sync and https API on one port; plain ws is not served', async (
   assert.equal(await s.text('secure'), 'over tls');
   // A plaintext WebSocket to the TLS port must not reach the document.
   const plain = await Client.connect(`ws://127.0.0.1:${s.port}/ws`).then((c) => {
-    t.after(() => c.ws.terminate());
+    defer(t, () => c.ws.terminate());
     return c;
   }, (e) => e);
   assert.ok(plain instanceof Error, 'a plaintext ws:// connection was accepted on the TLS port');

@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { performance } from 'node:perf_hooks';
 import { encode, strictDecode, hex, hello, opsMsg, T, CLOSE, SUBPROTOCOL, typeName } from './codec.mjs';
 import { Replica } from './replica.mjs';
-import { timeoutAfter } from './harness.mjs';
+import { timeoutAfter, defer } from './harness.mjs';
 
 let clientSeq = 0;
 
@@ -233,7 +233,7 @@ export { T, CLOSE };
 // Connects a client to `server` for test `t`; it is terminated in teardown.
 export async function connect(t, server, opts = {}) {
   const c = await Client.connect(opts.url ?? server.wsUrl, opts);
-  t.after(() => { if (!c.closeInfo) c.ws.terminate(); c.replica?.free(); });
+  defer(t, () => { if (!c.closeInfo) c.ws.terminate(); c.replica?.free(); });
   return c;
 }
 

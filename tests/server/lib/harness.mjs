@@ -48,11 +48,31 @@ export function freePort(host = '127.0.0.1') {
   });
 }
 
-// A temp dir removed in the test's teardown (after the servers stopped:
-// teardown hooks run in reverse order of registration).
+// Teardown in reverse order of registration (node:test runs t.after hooks
+// in registration order): clients go before their server, the server
+// before its temp dir.
+export function defer(t, fn) {
+  if (!t.weftDefer) {
+    t.weftDefer = [];
+    t.after(async () => {
+      const errors = [];
+      while (t.weftDefer.length) {
+        try {
+          await t.weftDefer.pop()();
+        } catch (e) {
+          errors.push(e);
+        }
+      }
+      if (errors.length) throw errors[0];
+    });
+  }
+  t.weftDefer.push(fn);
+}
+
+// A temp dir removed in the test's teardown, after everything registered later.
 export function tempDir(t, prefix = 'weft-test-') {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  defer(t, () => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
@@ -230,7 +250,7 @@ export async function startServer(t, opts = {}) {
   }
   if (opts.tls === true) o.tls = makeCert(dir);
   const s = new Server(o);
-  t.after(async () => {
+  defer(t, async () => {
     const r = await s.stop();
     if (r?.forced) t.diagnostic(`weft serve (pid ${s.pid}) ignored SIGTERM for 5 s and was killed`);
     // A sanitizer build reports memory errors and leaks on stderr.

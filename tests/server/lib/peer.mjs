@@ -5,7 +5,7 @@
 // welcome's next_seq on.
 import { Client } from './client.mjs';
 import { opsMsg } from './codec.mjs';
-import { sleep } from './harness.mjs';
+import { sleep, defer } from './harness.mjs';
 
 export class Peer {
   constructor(t, name, user) {
@@ -36,7 +36,7 @@ export class Peer {
 
   async connectOnce(server, doc) {
     const c = await Client.connect(server.wsUrl, { name: this.name });
-    this.t.after(() => { if (!c.closeInfo) c.ws.terminate(); });
+    defer(this.t, () => { if (!c.closeInfo) c.ws.terminate(); });
     c.replica = this.replica;
     const w = await c.join({ doc, user: this.user, agent: this.agent, replica: true });
     if (this.agent !== null && w.agent !== this.agent)
