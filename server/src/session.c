@@ -103,6 +103,8 @@ void session_unref(session *s)
 
 void session_gone(session *s)
 {
+    log_info("ws_closed session=%llu user=%s doc=\"%s\"", (unsigned long long)s->id,
+             s->user[0] ? s->user : "-", s->room ? s->room->name : "-");
     lws_sul_cancel(&s->hello_sul);
     lws_sul_cancel(&s->expiry_sul);
     lws_sul_cancel(&s->close_sul);
@@ -120,7 +122,6 @@ void session_gone(session *s)
         s->all_next->all_prev = s->all_prev;
     s->srv->nsessions--;
     metrics.connections--;
-    log_debug("ws_closed session=%llu", (unsigned long long)s->id);
     session_unref(s);
 }
 

@@ -74,7 +74,10 @@ static int ws_established(struct lws *wsi, conn_data *cd)
         s->query_token = strdup(tok);
     const char *why = NULL;
     uint32_t code = ws_admit(s, wsi, &why);
-    log_debug("ws_open session=%llu", (unsigned long long)s->id);
+    char peer[64];
+    if (!lws_get_peer_simple(wsi, peer, sizeof peer))
+        strcpy(peer, "?");
+    log_info("ws_open session=%llu peer=%s", (unsigned long long)s->id, peer);
     if (code) {
         session_close(s, code, why, true);
         return 0;
