@@ -110,7 +110,15 @@ function openDoc(doc, { push = true } = {}) {
     pingTimeout: 12000,
   });
   app.session = session;
-  session.on('status', (st) => session === app.session && showStatus(st));
+  session.on('status', (st) => {
+    if (session !== app.session) return;
+    showStatus(st);
+    if (st.state === 'closed' && session.error) {
+      const why = session.error.reason || `code ${session.error.code}`;
+      toast(`Disconnected: ${why}`);
+      if (!app.ready) $('editor-loading').textContent = `Could not open this document: ${why}`;
+    }
+  });
   session.on('presence', (peers) => {
     if (session !== app.session) return;
     app.peers = Array.isArray(peers) ? peers : [];

@@ -56,25 +56,36 @@ export function editProfile(current) {
     colors.appendChild(b);
   }
   $('profile-save').textContent = current ? 'Save' : 'Start writing';
+  $('profile-title').textContent = current ? 'Your name and colour' : 'Who are you?';
+  $('profile-cancel').hidden = !current;
 
   return new Promise((resolve) => {
+    const cleanup = () => {
+      $('profile-form').removeEventListener('submit', done);
+      $('profile-cancel').removeEventListener('click', cancelClick);
+      dlg.removeEventListener('cancel', cancel);
+    };
     const done = (ev) => {
       ev.preventDefault();
       const n = name.value.trim().slice(0, 40);
       if (!n) return name.focus();
       const p = { name: n, color: chosen };
       saveProfile(p);
-      $('profile-form').removeEventListener('submit', done);
-      dlg.removeEventListener('cancel', cancel);
+      cleanup();
       dlg.close();
       resolve(p);
     };
     const cancel = (ev) => {
       if (!current) return ev.preventDefault(); // the first time a name is needed
-      $('profile-form').removeEventListener('submit', done);
-      dlg.removeEventListener('cancel', cancel);
+      cleanup();
       resolve(current);
     };
+    const cancelClick = () => {
+      cleanup();
+      dlg.close();
+      resolve(current);
+    };
+    $('profile-cancel').addEventListener('click', cancelClick);
     $('profile-form').addEventListener('submit', done);
     dlg.addEventListener('cancel', cancel);
     dlg.showModal();

@@ -247,6 +247,12 @@ test('a first visit asks for a name and colour, and keeps them', async () => {
     await page.reload();
     await page.waitForFunction(() => window.weftDemo.ready);
     assert.ok(!(await dialog.isVisible()), 'asked only once');
+    // a new name reconnects; the others see it
+    await page.locator('#me').click();
+    await page.locator('#profile-name').fill('Dana S.');
+    await page.locator('#profile-save').click();
+    await page.waitForFunction(() => window.weftDemo.ready);
+    await until(() => ada.page.locator('#people .person-name', { hasText: 'Dana S.' }).count(), 'the new name on Ada\'s page');
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
