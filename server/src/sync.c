@@ -330,7 +330,9 @@ static int sync_snapshot(session *s)
 
 void sync_welcome(session *s)
 {
-    bool snapshot = s->hello_vv.n == 0;
+    /* A snapshot cannot hold parked ops: while there are any, an empty client
+     * gets the whole log instead, or it would miss them when they apply. */
+    bool snapshot = s->hello_vv.n == 0 && weft_doc_parked(s->room->doc) == 0;
     int err = snapshot ? sync_snapshot(s) : sync_start(s);
     if (err) {
         log_error("welcome session=%llu err=%d", (unsigned long long)s->id, err);
