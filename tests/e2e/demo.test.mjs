@@ -94,6 +94,15 @@ test('each page sees the other\'s cursor and selection, with a name', async () =
   await shot(bob, 'cursors-bob.png');
 });
 
+test('copy link puts the shareable URL on the clipboard', async () => {
+  await ada.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+  await ada.page.locator('#copy-link').click();
+  await ada.page.locator('#toast.show').waitFor();
+  const copied = await ada.page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(copied, `${server.url}/?doc=${DOC}`);
+  assert.equal(await ada.page.locator('#share-url').inputValue(), copied);
+});
+
 test('undo takes back only my own edit, around a peer\'s', async () => {
   const start = await ada.text();
   await caretAt(ada, start.length);
