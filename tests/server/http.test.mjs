@@ -2,6 +2,7 @@
 // parses, counters that move) and the JSON history API (text at an LSN or
 // a time, the paged log, blame with two users, diff, versions).
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { stest, startServer, sleep, mintToken } from './lib/harness.mjs';
 import { connect, joined, T } from './lib/client.mjs';
 import { haveEngine } from './lib/replica.mjs';
@@ -170,3 +171,40 @@ stest('history API: blame with two users, diff between two LSNs, versions', asyn
   const lsns = list.map((x) => (Array.isArray(x) ? x[0] : x.lsn));
   assert.ok(lsns.includes(L3), `versions lack the last LSN ${L3}: ${JSON.stringify(v)}`);
 }, { skip: noEngine });
+
+stest('history reads in a loop do not hold up editing', async (t) => {
+  const s = await startServer(t, { args: ['--snapshot-every', '1000000'] });
+  const w = await joined(t, s, { doc: 'busy', user: ['w', '#000000'] });
+  // A history worth reading: 3000 batches, no snapshot to start from.
+  for (let i = 0; i < 3000; i++) {
+    w.append(`${i % 10}`);
+    if (i % 500 === 499) await w.waitAcked({ timeout: 15000 });
+  }
+  const head = (await w.waitAcked({ timeout: 15000 })).lsn;
+  let stop = false, reads = 0;
+  const readers = Array.from({ length: 4 }, (_, k) => (async () => {
+    while (!stop) {
+      const path = [`/api/docs/busy/blame`, `/api/docs/busy/text?lsn=${1 + ((reads * 37) % head)}`, `/api/docs/busy/log?limit=5000`, `/api/docs/busy/diff?from=1&to=${head}`][k];
+      const r = await s.get(path);
+      assert.equal(r.status, 200, `${path}: ${r.body.slice(0, 200)}`);
+      reads++;
+    }
+  })());
+  const lat = [];
+  try {
+    await sleep(200);
+    for (let i = 0; i < 15; i++) {
+      const t0 = performance.now();
+      w.append('!');
+      await w.waitAcked({ timeout: 5000 });
+      lat.push(Math.round(performance.now() - t0));
+      await sleep(50);
+    }
+  } finally {
+    stop = true;
+    await Promise.all(readers);
+  }
+  t.diagnostic(`${reads} history reads meanwhile; ack latencies (ms): ${lat.join(' ')}`);
+  assert.ok(reads >= 4, `only ${reads} history reads`);
+  assert.ok(Math.max(...lat) < 1500, `acks took up to ${Math.max(...lat)} ms while history was read: ${lat.join(' ')}`);
+}, { skip: noEngine, timeout: 60000 });
