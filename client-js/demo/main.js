@@ -113,8 +113,13 @@ function openDoc(doc, { push = true } = {}) {
   session.on('status', (st) => {
     if (session !== app.session) return;
     showStatus(st);
+    if (st.state === 'closed' && app.ready) {
+      app.view.dispatch({ effects: app.editable.reconfigure(EditorState.readOnly.of(true)) });
+    }
     if (st.state === 'closed' && session.error) {
       const why = session.error.reason || `code ${session.error.code}`;
+      app.closedReason = `Disconnected: ${why}. Reload to reconnect.`;
+      renderMeta();
       toast(`Disconnected: ${why}`);
       if (!app.ready) $('editor-loading').textContent = `Could not open this document: ${why}`;
     }
@@ -161,6 +166,7 @@ function openDoc(doc, { push = true } = {}) {
 
 function closeDoc() {
   app.ready = false;
+  app.closedReason = null;
   if (app.view) app.view.destroy();
   if (app.session) app.session.close();
   app.view = null;
@@ -199,10 +205,13 @@ function scheduleMeta() {
 }
 
 function renderMeta() {
+  const meta = $('doc-meta');
+  meta.classList.toggle('doc-meta-error', !!app.closedReason);
+  if (app.closedReason) return void (meta.textContent = app.closedReason);
   const text = app.view ? app.view.state.doc.toString() : '';
   const words = (text.match(/[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu) || []).length;
   const people = uniquePeers().length + 1;
-  $('doc-meta').textContent =
+  meta.textContent =
     `${words.toLocaleString()} word${words === 1 ? '' : 's'} · ${people === 1 ? 'only you' : `${people} people editing`}`;
 }
 

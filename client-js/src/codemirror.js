@@ -195,7 +195,6 @@ export function weftBinding(session, options = {}) {
       constructor(view) {
         this.view = view;
         this.session = session;
-        this.updating = false;
         this.lastSel = null;
         this.peers = [];
         this.off = [];
@@ -235,7 +234,13 @@ export function weftBinding(session, options = {}) {
           tr.changes.iterChanges((fromA, toA, fromB, _toB, inserted) => {
             seq.push({ from: fromB, to: fromB + (toA - fromA), insert: inserted.toString() });
           });
-          this.sendLocal(seq);
+          try {
+            this.sendLocal(seq);
+          } catch {
+            // The session refused the edit (closed, or not synced): the
+            // editor goes back to the session's text.
+            this.later(() => this.reconcile());
+          }
         }
         if (u.selectionSet || u.focusChanged) this.pushSelection(u.state);
       }

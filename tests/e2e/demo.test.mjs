@@ -317,6 +317,27 @@ test('open a document by name; the README screenshot', async () => {
   await grace.context.close();
 });
 
+test('a session the server ends says why, and the editor stops taking edits', async () => {
+  const small = await startServer(['--max-doc', '60']);
+  let u;
+  try {
+    u = await openUser(browser, small.url, { name: 'Eve', color: '#7c3aed', doc: 'tiny' });
+    await caretAt(u, 0);
+    await u.page.keyboard.insertText('x'.repeat(100)); // over the 60-byte limit: close 4008
+    await until(async () => (await u.page.locator('#status').getAttribute('data-state')) === 'closed', 'closed');
+    assert.match(await u.page.locator('#doc-meta').innerText(), /Disconnected: .*limit/);
+    const before = await u.text();
+    await u.page.locator('.cm-content').click();
+    await u.page.keyboard.type('more');
+    assert.equal(await u.text(), before, 'read-only once closed');
+    await shot(u, 'closed.png');
+    assert.deepEqual(u.errors, []);
+  } finally {
+    if (u) await u.context.close();
+    await small.stop();
+  }
+});
+
 test('no console errors on either page', () => {
   assert.deepEqual(ada.errors, []);
   assert.deepEqual(bob.errors, []);

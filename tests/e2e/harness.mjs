@@ -49,11 +49,12 @@ function freePort() {
   });
 }
 
-/** Starts `weft serve` on a free port with a fresh database; resolves once it listens. */
-export async function startServer() {
+/** Starts `weft serve` on a free port with a fresh database (and extraArgs); resolves once it listens. */
+export async function startServer(extraArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), 'weft-e2e-'));
   const port = await freePort();
-  const child = spawn(weftBin, ['serve', '--listen', `127.0.0.1:${port}`, '--db', join(dir, 'x.db'), '--log-level', 'warn'], {
+  const args = ['serve', '--listen', `127.0.0.1:${port}`, '--db', join(dir, 'x.db'), '--log-level', 'warn', ...extraArgs];
+  const child = spawn(weftBin, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
