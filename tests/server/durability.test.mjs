@@ -285,3 +285,32 @@ stest('a batch broadcast but killed before its commit is not acked, and its rese
   assert.equal(text, 'durable in the window');
   await b.client.until(() => b.replica.text() === text, { what: 'b converges' });
 }, { skip: noEngine, timeout: 30000 });
+
+stest('reconnecting while the last batch is still committing: the identical resend is accepted once', async (t) => {
+  const so = slowSyncLib(t);
+  if (!so) return t.skip('no C compiler for the fsync shim');
+  const s = await startServer(t, { env: { LD_PRELOAD: so, WEFT_SLOW_SYNC_MS: '400', ASAN_OPTIONS: `${process.env.ASAN_OPTIONS ?? ''}:verify_asan_link_order=0` } });
+  const a = new Peer(t, 'a', ada);
+  const b = new Peer(t, 'b', bob);
+  await a.connect(s, 'race', { retryMs: 10000 });
+  await b.connect(s, 'race', { retryMs: 10000 });
+  a.edit((d) => d.insert(0, 'first '));
+  await a.settle();
+  const from = b.client.msgs.length;
+  a.edit((d) => d.insert(d.len(), 'in flight'));
+  await b.client.next((m) => m[0] === T.OPS, { from, what: 'broadcast (applied, commit pending)' });
+  // a's network blips: a new connection with the same agent while the old
+  // one is still open and the batch is not durable yet.
+  const old = a.client;
+  await a.connect(s, 'race');
+  const w = a.welcomes.at(-1);
+  t.diagnostic(`welcome next_seq ${w.nextSeq} (batch ends at ${a.replica.doc.nextSeq(a.agent)})`);
+  await a.settle();
+  assert.equal(a.client.closeInfo, null, `the new session was closed: ${JSON.stringify(a.client.ofType(T.ERROR))}`);
+  await sleep(500);
+  const text = await s.text('race');
+  assert.equal(text, 'first in flight');
+  await b.client.until(() => b.replica.text() === text, { what: 'b converges' });
+  const closed = await Promise.race([old.closed, sleep(2000).then(() => null)]);
+  assert.ok(closed, 'the old session still holds the agent');
+}, { skip: noEngine, timeout: 30000 });
