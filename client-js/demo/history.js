@@ -7,7 +7,7 @@ import { $, el, formatTime } from './ui.js';
 
 function versionsOf(r) {
   const list = Array.isArray(r) ? r : r && Array.isArray(r.versions) ? r.versions : [];
-  return list.filter((v) => v && Number.isFinite(v.lsn)).sort((a, b) => a.lsn - b.lsn);
+  return list.filter((v) => v && Number.isFinite(v.lsn));
 }
 
 function textOf(r) {
@@ -19,8 +19,9 @@ export class HistoryView {
     this.base = base;
     this.colorOf = colorOf;
     this.doc = null;
-    this.versions = [];
+    this.versions = new Map(); // lsn → {lsn, time, agent, user}
     this.seq = 0; // answers to stale requests are dropped
+    this.gen = 0; // one per open(): stops paging when the view closes
     this.cache = new Map();
     this.playing = null;
     this.slider = $('history-slider');
@@ -36,14 +37,17 @@ export class HistoryView {
     this.doc = doc;
     const seq = ++this.seq;
     this.setInfo('Loading history…', '');
+    let first;
     try {
-      this.versions = versionsOf(await fetchVersions(this.base, doc));
+      first = await fetchVersions(this.base, doc);
     } catch (e) {
       if (seq === this.seq) this.fail(e);
       return;
     }
     if (seq !== this.seq) return;
-    const head = this.versions.length ? this.versions[this.versions.length - 1].lsn : 0;
+    this.versions = new Map(versionsOf(first).map((v) => [v.lsn, v]));
+    const head = Number.isFinite(first && first.lsn) ? first.lsn : [...this.versions.keys()].reduce((a, b) => Math.max(a, b), 0);
+    this.morePages(doc, first && first.next, ++this.gen);
     this.slider.max = String(head);
     this.slider.value = String(head);
     this.slider.disabled = head === 0;
@@ -53,20 +57,34 @@ export class HistoryView {
   close() {
     this.stop();
     this.seq++;
+    this.gen++;
   }
 
   versionAt(lsn) {
-    return this.versions.find((v) => v.lsn === lsn);
+    return this.versions.get(lsn);
+  }
+
+  /** A long history comes in pages: the slider covers the head at once, details fill in. */
+  async morePages(doc, next, gen) {
+    while (next != null && gen === this.gen) {
+      let r;
+      try {
+        r = await fetchVersions(this.base, doc, { from: next });
+      } catch {
+        return; // the details of later versions stay unknown
+      }
+      for (const v of versionsOf(r)) this.versions.set(v.lsn, v);
+      next = r && r.next;
+    }
   }
 
   async show(lsn) {
     const seq = ++this.seq;
     const head = +this.slider.max;
     const v = this.versionAt(lsn);
-    this.setInfo(
-      lsn === 0 ? 'Version 0 — empty document' : `Version ${lsn} of ${head}`,
-      v ? `${v.user || `agent ${v.agent}`} · ${formatTime(v.time)}` : '',
-    );
+    const label = lsn === 0 ? 'Version 0 — empty document' : `Version ${lsn} of ${head}`;
+    this.setInfo(label, v ? `${v.user || `agent ${v.agent}`} · ${formatTime(v.time)}` : '');
+    this.slider.setAttribute('aria-valuetext', label);
     const changes = $('history-changes').checked && lsn > 0;
     const key = `${changes ? 'd' : 't'}${lsn}`;
     try {
