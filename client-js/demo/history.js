@@ -73,18 +73,24 @@ export class HistoryView {
       } catch {
         return; // the details of later versions stay unknown
       }
+      if (gen !== this.gen) return;
       for (const v of versionsOf(r)) this.versions.set(v.lsn, v);
       next = r && r.next;
     }
+    if (gen === this.gen) this.label(+this.slider.value);
+  }
+
+  label(lsn) {
+    const v = this.versionAt(lsn);
+    const text = lsn === 0 ? 'Version 0 — empty document' : `Version ${lsn} of ${this.slider.max}`;
+    this.setInfo(text, v ? `${v.user || `agent ${v.agent}`} · ${formatTime(v.time)}` : '');
+    this.slider.setAttribute('aria-valuetext', text);
   }
 
   async show(lsn) {
     const seq = ++this.seq;
-    const head = +this.slider.max;
     const v = this.versionAt(lsn);
-    const label = lsn === 0 ? 'Version 0 — empty document' : `Version ${lsn} of ${head}`;
-    this.setInfo(label, v ? `${v.user || `agent ${v.agent}`} · ${formatTime(v.time)}` : '');
-    this.slider.setAttribute('aria-valuetext', label);
+    this.label(lsn);
     const changes = $('history-changes').checked && lsn > 0;
     const key = `${changes ? 'd' : 't'}${lsn}`;
     try {
