@@ -135,28 +135,68 @@ static void parked_update(room *r)
     r->parked = p;
 }
 
-/* Applies every op; keeps what was new in s->kept. 0 or a close code. */
+/* A resent op of IDs the room accepted. With nothing parked every accepted
+ * op is applied, so the engine only compares it: a duplicate, or different
+ * content (a conflict). With ops parked it is not applied at all: the
+ * engine might take it in place of a parked one the log holds. */
+static uint32_t op_resent(session *s, const weft_op *op, const char **why)
+{
+    room *r = s->room;
+    if (weft_doc_parked(r->doc) > 0)
+        return 0;
+    int rc = weft_doc_apply(r->doc, op, NULL);
+    if (rc == WEFT_DUPLICATE)
+        return 0;
+    if (rc >= 0) { /* cannot happen (see above); if it did, engine and log differ */
+        log_error("resent op applied doc=\"%s\" agent=%u seq=%u", r->name, op->id.agent,
+                  op->id.seq);
+        room_fail(r, WEFT_STORE_E_CONFLICT);
+        *why = "internal error";
+        return WEFT_CLOSE_TRY_AGAIN;
+    }
+    *why = weft_strerror(rc);
+    return apply_err_close(rc);
+}
+
+/* A new op (or the new tail of one): applied, then kept for the log. */
+static uint32_t op_new(session *s, const weft_op *op, const char **why)
+{
+    int rc = weft_doc_apply(s->room->doc, op, NULL);
+    if (rc < 0) {
+        *why = weft_strerror(rc);
+        return apply_err_close(rc);
+    }
+    uint32_t end = op->id.seq + op->len;
+    if (weft_oplist_push(&s->kept, op) || weft_vv_set(&s->room->accepted, s->agent, end)) {
+        *why = "out of memory";
+        return WEFT_CLOSE_INTERNAL;
+    }
+    s->next_seq = end;
+    return 0;
+}
+
+/*
+ * Applies every op; keeps what was new in s->kept. 0 or a close code.
+ * The engine and the log must hold exactly the same ops: what the room
+ * already accepted (below s->next_seq) is only compared (op_resent), and a
+ * partly known op is trimmed before it is applied.
+ */
 static uint32_t ops_apply(session *s, const weft_proto_msg *m, const char **why)
 {
     const weft_op *ops = m->ops + m->batches[0].ops_off;
     weft_oplist_clear(&s->kept);
     for (size_t i = 0; i < m->batches[0].nops; i++) {
-        int rc = weft_doc_apply(s->room->doc, &ops[i], NULL);
-        if (rc < 0) {
-            *why = weft_strerror(rc);
-            return apply_err_close(rc);
+        weft_op op = ops[i];
+        uint32_t end = op.id.seq + op.len, code = 0;
+        if (end <= s->next_seq) {
+            code = op_resent(s, &op, why);
+        } else {
+            if (op.id.seq < s->next_seq)
+                op_trim(&op, s->next_seq - op.id.seq);
+            code = op_new(s, &op, why);
         }
-        uint32_t end = ops[i].id.seq + ops[i].len;
-        if (end <= s->next_seq)
-            continue;
-        weft_op k = ops[i];
-        if (k.id.seq < s->next_seq)
-            op_trim(&k, s->next_seq - k.id.seq);
-        if (weft_oplist_push(&s->kept, &k) || weft_vv_set(&s->room->accepted, s->agent, end)) {
-            *why = "out of memory";
-            return WEFT_CLOSE_INTERNAL;
-        }
-        s->next_seq = end;
+        if (code)
+            return code;
     }
     return 0;
 }

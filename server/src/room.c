@@ -89,8 +89,11 @@ static int load_batch(void *ctx, const weft_store_batch *b)
         lc->err = weft_vv_set(&lc->tail, b->agent, b->seq + b->len);
     for (size_t i = 0; !lc->err && i < lc->m.nops; i++) {
         int rc = weft_doc_apply(lc->r->doc, &lc->m.ops[i], NULL);
-        if (rc < 0)
+        if (rc == WEFT_E_NOMEM)
             lc->err = rc;
+        else if (rc < 0) /* one bad op must not make the document unloadable */
+            log_error("room_load doc=\"%s\" lsn=%llu op=%zu skipped=\"%s\" (run weft check)",
+                      lc->r->name, (unsigned long long)b->lsn, i, weft_strerror(rc));
     }
     return lc->err ? 1 : 0;
 }
