@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "faultvfs.h"
+#include "integrity.h"
 #include "test_util.h"
 #include "waker.h"
 
@@ -69,18 +70,6 @@ static void turn(weft_store *s, weft_store_doc doc, uint32_t agent, uint32_t seq
     }
 }
 
-static void integrity_ok(const char *path)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    CHECK(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK);
-    CHECK(sqlite3_step(st) == SQLITE_ROW);
-    CHECK(strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-}
-
 typedef struct scan {
     uint64_t next_lsn;
     size_t rows;
@@ -102,7 +91,7 @@ static void verify(const char *path, weft_store_doc doc, const sent *v, size_t n
 {
     static uint8_t buf[16384];
     faultvfs_disarm();
-    integrity_ok(path);
+    test_integrity_ok(path);
     weft_store *s = open_at(path, 0);
     scan sc = {.next_lsn = 1};
     CHECK_OK(weft_store_range(s, doc, 1, UINT64_MAX, scan_row, &sc));
@@ -126,12 +115,30 @@ static void verify(const char *path, weft_store_doc doc, const sent *v, size_t n
         got += k;
     }
     weft_store_close(s);
-    integrity_ok(path);
+    test_integrity_ok(path);
 }
 
 static void path_for(char *out, size_t n, const char *name)
 {
     snprintf(out, n, "%s/%s", dir, name);
+}
+
+/* A new database `name` in the test directory (its path into path[0..n))
+ * holding document "d". */
+static weft_store *fresh_store(char *path, size_t n, const char *name, uint32_t busy_ms,
+                               weft_store_doc *doc)
+{
+    path_for(path, n, name);
+    weft_store *s = open_at(path, busy_ms);
+    CHECK_OK(weft_store_doc_ensure(s, "d", 0, doc));
+    return s;
+}
+
+/* Every batch in v[from..to) ended with `want`. */
+static void expect_status(const sent *v, int from, int to, int want)
+{
+    for (int i = from; i < to; i++)
+        CHECK_RC(v[i].status, want);
 }
 
 /* Disk full: the group fails with FULL, the store stays usable, a retry
@@ -141,17 +148,13 @@ static void test_disk_full(void)
     char path[512];
     sent v[64];
     weft_store_doc doc = 0;
-    path_for(path, sizeof path, "full.db");
-    weft_store *s = open_at(path, 0);
-    CHECK_OK(weft_store_doc_ensure(s, "d", 0, &doc));
+    weft_store *s = fresh_store(path, sizeof path, "full.db", 0, &doc);
     turn(s, doc, 0, 0, 10, v);
-    for (int i = 0; i < 10; i++)
-        CHECK_OK(v[i].status);
+    expect_status(v, 0, 10, 0);
 
     faultvfs_arm(FAULT_WRITE, 0, SQLITE_FULL, true);
     turn(s, doc, 0, 10, 10, v + 10);
-    for (int i = 10; i < 20; i++)
-        CHECK_RC(v[i].status, WEFT_STORE_E_FULL);
+    expect_status(v, 10, 20, WEFT_STORE_E_FULL);
     CHECK_OK(weft_store_failed(s));
     uint64_t lsn = 0;
     uint8_t buf[16384];
@@ -164,8 +167,7 @@ static void test_disk_full(void)
 
     faultvfs_disarm(); /* space freed */
     turn(s, doc, 0, 10, 10, v + 10);
-    for (int i = 10; i < 20; i++)
-        CHECK_OK(v[i].status);
+    expect_status(v, 10, 20, 0);
     weft_store_stats st;
     weft_store_get_stats(s, &st);
     CHECK(st.rollbacks == 2 && st.errors == 11);
@@ -185,19 +187,15 @@ static void test_fsync_error(void)
     char path[512];
     sent v[64];
     weft_store_doc doc = 0;
-    path_for(path, sizeof path, "fsync.db");
-    weft_store *s = open_at(path, 0);
-    CHECK_OK(weft_store_doc_ensure(s, "d", 0, &doc));
+    weft_store *s = fresh_store(path, sizeof path, "fsync.db", 0, &doc);
     turn(s, doc, 0, 0, 10, v);
     faultvfs_arm(FAULT_SYNC, 0, SQLITE_IOERR_FSYNC, false);
     turn(s, doc, 0, 10, 10, v + 10);
-    for (int i = 10; i < 20; i++)
-        CHECK_RC(v[i].status, WEFT_STORE_E_IO);
+    expect_status(v, 10, 20, WEFT_STORE_E_IO);
     CHECK_RC(weft_store_failed(s), WEFT_STORE_E_IO);
     CHECK(faultvfs_injected() > 0);
     turn(s, doc, 0, 20, 5, v + 20);
-    for (int i = 20; i < 25; i++)
-        CHECK_RC(v[i].status, WEFT_STORE_E_FAILED);
+    expect_status(v, 20, 25, WEFT_STORE_E_FAILED);
     uint32_t agent;
     CHECK_RC(weft_store_agent_new(s, doc, "x", 0, &agent), WEFT_STORE_E_FAILED);
     scan sc = {.next_lsn = 1};
@@ -213,14 +211,11 @@ static void test_write_error(void)
     char path[512];
     sent v[64];
     weft_store_doc doc = 0;
-    path_for(path, sizeof path, "write.db");
-    weft_store *s = open_at(path, 0);
-    CHECK_OK(weft_store_doc_ensure(s, "d", 0, &doc));
+    weft_store *s = fresh_store(path, sizeof path, "write.db", 0, &doc);
     turn(s, doc, 0, 0, 10, v);
     faultvfs_arm(FAULT_WRITE, 3, SQLITE_IOERR_WRITE, false);
     turn(s, doc, 0, 10, 40, v + 10);
-    for (int i = 10; i < 50; i++)
-        CHECK_RC(v[i].status, WEFT_STORE_E_IO);
+    expect_status(v, 10, 50, WEFT_STORE_E_IO);
     CHECK_RC(weft_store_failed(s), WEFT_STORE_E_IO);
     weft_store_close(s);
     verify(path, doc, v, 50);
@@ -302,17 +297,14 @@ static void test_busy(void)
     char path[512];
     sent v[64];
     weft_store_doc doc = 0;
-    path_for(path, sizeof path, "busy.db");
-    weft_store *s = open_at(path, 50);
-    CHECK_OK(weft_store_doc_ensure(s, "d", 0, &doc));
+    weft_store *s = fresh_store(path, sizeof path, "busy.db", 50, &doc);
     turn(s, doc, 0, 0, 5, v);
 
     sqlite3 *other = NULL;
     CHECK(sqlite3_open(path, &other) == SQLITE_OK);
     CHECK(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
     turn(s, doc, 0, 5, 5, v + 5);
-    for (int i = 5; i < 10; i++)
-        CHECK_RC(v[i].status, WEFT_STORE_E_BUSY);
+    expect_status(v, 5, 10, WEFT_STORE_E_BUSY);
     CHECK_OK(weft_store_failed(s));
     scan sc = {.next_lsn = 1};
     CHECK_OK(weft_store_range(s, doc, 1, UINT64_MAX, scan_row, &sc));
@@ -321,8 +313,7 @@ static void test_busy(void)
     sqlite3_close(other);
 
     turn(s, doc, 0, 5, 5, v + 5);
-    for (int i = 5; i < 10; i++)
-        CHECK_OK(v[i].status);
+    expect_status(v, 5, 10, 0);
     weft_store_close(s);
     verify(path, doc, v, 10);
 }
@@ -352,7 +343,7 @@ static void test_open_faults(void)
         weft_store_doc doc;
         CHECK(weft_store_doc_ensure(s, "d", 0, &doc) >= 0);
         weft_store_close(s);
-        integrity_ok(path);
+        test_integrity_ok(path);
     }
     CHECK(errors > 0);
 }
