@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #ifdef WEFT_HAVE_TOOLS
 #include "weft/tools.h"
@@ -77,12 +79,78 @@ static void query_join(struct lws *wsi, char *q, size_t cap)
 }
 #endif
 
+#ifdef WEFT_HAVE_TOOLS
+/* The document a /api/docs/NAME[/ROUTE] path names, or "" for the list
+ * (the same last-segment rule as the API itself: a name may hold '/'). */
+static void api_doc_name(const char *path, char *name, size_t cap)
+{
+    static const char *const subs[] = {"/text", "/log", "/blame", "/diff", "/versions"};
+    const char *rest = strncmp(path, "/api/docs/", 10) == 0 ? path + 10 : "";
+    size_t n = strlen(rest);
+    if (n && rest[n - 1] == '/')
+        n--;
+    for (size_t k = 0; k < sizeof subs / sizeof subs[0]; k++) {
+        size_t sl = strlen(subs[k]);
+        if (n > sl && memcmp(rest + n - sl, subs[k], sl) == 0) {
+            n -= sl;
+            break;
+        }
+    }
+    copy_utf8(name, cap, rest, n);
+}
+
+/* With a secret the history API is private like the documents: it needs a
+ * token (Authorization: Bearer TOKEN, or ?token=TOKEN) that grants the
+ * document, read-only is enough; listing documents needs a token for every
+ * document ("*"). 0 or the HTTP status to refuse with. */
+static int api_authorize(server *srv, struct lws *wsi, const char *path, const char **why)
+{
+    const config *c = srv->cfg;
+    if (!c->secret)
+        return 0;
+    char buf[WEFT_TOKEN_MAX + 16];
+    const char *tok = NULL;
+    int n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (n > 7 && strncasecmp(buf, "Bearer ", 7) == 0)
+        tok = buf + 7;
+    else
+        tok = lws_get_urlarg_by_name(wsi, "token=", buf, (int)sizeof buf);
+    if (!tok) {
+        *why = "a token is required (Authorization: Bearer TOKEN or ?token=)";
+        return 401;
+    }
+    weft_token t;
+    int rc = weft_token_verify(c->secret, c->secret_len, tok, (uint64_t)time(NULL), &t);
+    if (rc) {
+        *why = rc == WEFT_TOOLS_E_EXPIRED ? "token expired" : "invalid token";
+        return 401;
+    }
+    char name[1025];
+    api_doc_name(path, name, sizeof name);
+    if (name[0] ? !weft_token_allows(&t, name) : strcmp(t.doc, "*") != 0) {
+        *why = name[0] ? "token does not grant this document"
+                       : "listing documents needs a token for every document (\"*\")";
+        return 403;
+    }
+    return 0;
+}
+#endif
+
 /* /api/...: queued for the worker; the reply comes from http_api_drain. */
 static int route_api(server *srv, struct lws *wsi, http_state *h, const char *path,
                      const char **ctype)
 {
     *ctype = "application/json";
 #ifdef WEFT_HAVE_TOOLS
+    const char *why = NULL;
+    int refuse = api_authorize(srv, wsi, path, &why);
+    if (refuse) {
+        char body[256];
+        snprintf(body, sizeof body, "{\"error\":\"%s\"}\n", why);
+        reply_text(h, body);
+        metrics.auth_failures++;
+        return refuse;
+    }
     char query[2048];
     query_join(wsi, query, sizeof query);
     api_job *j = calloc(1, sizeof *j);

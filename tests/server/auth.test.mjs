@@ -224,3 +224,38 @@ stest('auth: --allow-origin lists the accepted origins; * accepts any', async (t
   const c = await connect(t, any, { origin: 'https://anything.example' });
   await c.join({ doc: 'o', token: mintToken(any, { user: 'ada', doc: 'o' }), user: ada });
 });
+
+stest('auth: with a secret the history API needs a token that grants the document', async (t) => {
+  const s = await startServer(t, { secret: SECRET });
+  const w = await joined(t, s, { doc: 'team/plan', token: mintToken(s, { user: 'ada', doc: 'team/*' }), user: ada });
+  w.append('secret plan');
+  await w.waitAcked();
+  const m0 = await s.metrics();
+  const path = `/api/docs/${encodeURIComponent('team/plan')}/text`;
+  const get = (p, tok) => s.get(p, tok === undefined ? { auth: false } : { headers: { authorization: `Bearer ${tok}` } });
+
+  const none = await get(path);
+  assert.equal(none.status, 401, 'no token');
+  assert.ok(!none.body.includes('secret plan'), 'the text leaks without a token');
+  assert.equal((await get(path, 'not a token')).status, 401, 'garbage token');
+  assert.equal((await get(path, badSignature(mintToken(s, { user: 'ada', doc: 'team/*' })))).status, 401, 'bad signature');
+  const other = await get(path, mintToken(s, { user: 'eve', doc: 'other/*' }));
+  assert.equal(other.status, 403, 'a token for another document');
+  assert.ok(!other.body.includes('secret plan'));
+
+  const reader = mintToken(s, { user: 'bob', doc: 'team/*', readOnly: true });
+  const ok = await get(path, reader);
+  assert.equal(ok.status, 200, `a read-only token for the document: ${ok.body}`);
+  assert.equal(JSON.parse(ok.body).text, 'secret plan');
+  const q = await s.get(`${path}?token=${encodeURIComponent(reader)}`, { auth: false });
+  assert.equal(q.status, 200, '?token= works too');
+  const blame = await get(`/api/docs/${encodeURIComponent('team/plan')}/blame`, reader);
+  assert.equal(blame.status, 200, 'every route of the document');
+
+  assert.equal((await get('/api/docs', reader)).status, 403, 'listing needs a token for every document');
+  const all = await get('/api/docs', mintToken(s, { user: 'admin', doc: '*', readOnly: true }));
+  assert.equal(all.status, 200);
+  assert.ok(JSON.parse(all.body).some((d) => d.name === 'team/plan'));
+  const m1 = await s.metrics();
+  assert.ok(m1.get('weft_auth_failures_total') >= m0.get('weft_auth_failures_total') + 5, 'refusals are counted');
+});

@@ -185,8 +185,14 @@ export class Server {
   }
 
   // GET over the server's scheme; resolves {status, headers, body (string)}.
-  get(path, { headers = {} } = {}) {
+  // With a secret, /api requests carry a read-only token for every document
+  // unless the caller sets its own Authorization header or auth: false.
+  get(path, { headers = {}, auth = true } = {}) {
     const mod = this.opts.tls ? https : http;
+    if (auth && this.opts.secretFile && path.startsWith('/api') && !headers.authorization) {
+      this.readToken ??= mintToken(this, { user: 'test-reader', doc: '*', readOnly: true });
+      headers = { ...headers, authorization: `Bearer ${this.readToken}` };
+    }
     return new Promise((resolve, reject) => {
       const req = mod.get(`${this.base}${path}`, { headers, rejectUnauthorized: false, agent: false }, (res) => {
         const chunks = [];
