@@ -561,18 +561,22 @@ function apiUrl(baseUrl, doc, route, query = {}) {
   return `${base}/api/docs/${encodeURIComponent(doc)}${route ? `/${route}` : ''}${q ? `?${q}` : ''}`;
 }
 
-async function getJson(url) {
-  const r = await fetch(url);
+// token: sent as a Bearer token; the server requires one when it has a secret.
+async function getJson(url, token) {
+  const r = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : undefined);
   const body = await r.json().catch(() => ({}));
   if (!r.ok) throw Object.assign(new Error(`weft: GET ${url}: HTTP ${r.status}${body.error ? `: ${body.error}` : ''}`), { status: r.status });
   return body;
 }
 
+// Each takes an optional { token } last: the access token for this document.
 // {lsn, created, versions: [{lsn, time, agent, user}], next}
-export const fetchVersions = (baseUrl, doc, { from, limit } = {}) => getJson(apiUrl(baseUrl, doc, 'versions', { from, limit }));
+export const fetchVersions = (baseUrl, doc, { from, limit, token } = {}) =>
+  getJson(apiUrl(baseUrl, doc, 'versions', { from, limit }), token);
 // {lsn, text} at version lsn (default: the head)
-export const fetchText = (baseUrl, doc, lsn) => getJson(apiUrl(baseUrl, doc, 'text', { lsn }));
+export const fetchText = (baseUrl, doc, lsn, { token } = {}) => getJson(apiUrl(baseUrl, doc, 'text', { lsn }), token);
 // {lsn, spans: [{text, agent, user, time}]}
-export const fetchBlame = (baseUrl, doc, lsn) => getJson(apiUrl(baseUrl, doc, 'blame', { lsn }));
+export const fetchBlame = (baseUrl, doc, lsn, { token } = {}) => getJson(apiUrl(baseUrl, doc, 'blame', { lsn }), token);
 // {from, to, ops: [{op: 'eq' | 'ins' | 'del', text}]}
-export const fetchDiff = (baseUrl, doc, from, to) => getJson(apiUrl(baseUrl, doc, 'diff', { from, to }));
+export const fetchDiff = (baseUrl, doc, from, to, { token } = {}) =>
+  getJson(apiUrl(baseUrl, doc, 'diff', { from, to }), token);
