@@ -57,6 +57,9 @@ export async function startServer(extraArgs = []) {
   const child = spawn(weftBin, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  // Never outlive the test process, however it ends.
+  const reap = () => child.exitCode === null && child.signalCode === null && process.kill(child.pid, 'SIGKILL');
+  process.once('exit', reap);
   let stderr = '';
   await new Promise((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`weft serve did not start:\n${stderr}`)), 15000);
