@@ -114,6 +114,28 @@ static int doc_exists(weft_store *s, weft_store_doc doc)
     return rc == SQLITE_DONE ? WEFT_STORE_E_NOTFOUND : rc_err(rc);
 }
 
+/* read_begin, then doc_exists: on any failure the transaction is already
+ * ended and the error is returned; on 0 the caller must read_end. */
+static int read_begin_doc(weft_store *s, weft_store_doc doc)
+{
+    int err = read_begin(s);
+    if (err)
+        return err;
+    if ((err = doc_exists(s, doc)) != 0)
+        return read_end(s, err);
+    return 0;
+}
+
+/* Ends a row loop over st: a last step that is not SQLITE_DONE becomes the
+ * error unless one is already set; resets st and passes the error on. */
+static int rows_end(sqlite3_stmt *st, int rc, int err)
+{
+    if (!err && rc != SQLITE_DONE)
+        err = rc_err(rc);
+    sqlite3_reset(st);
+    return err;
+}
+
 /* A stored integer that must fit a u32 (bad disk bytes are not our callers'
  * problem to crash on). */
 static int col_u32(sqlite3_stmt *st, int i, uint32_t *out)
@@ -168,10 +190,7 @@ static int emit_ops(sqlite3_stmt *st, const weft_store_vv_entry *vv, size_t nvv,
         if ((err = fn(ctx, &b)) != 0)
             break;
     }
-    if (!err && rc != SQLITE_DONE)
-        err = rc_err(rc);
-    sqlite3_reset(st);
-    return err;
+    return rows_end(st, rc, err);
 }
 
 static int bind_range(sqlite3_stmt *st, weft_store_doc doc, uint64_t first, uint64_t last)
@@ -226,21 +245,16 @@ int weft_store_docs(weft_store *s, weft_store_doc_fn fn, void *ctx)
         if ((err = fn(ctx, &d)) != 0)
             break;
     }
-    if (!err && rc != SQLITE_DONE)
-        err = rc_err(rc);
-    sqlite3_reset(st);
-    return read_end(s, err);
+    return read_end(s, rows_end(st, rc, err));
 }
 
 int weft_store_agents(weft_store *s, weft_store_doc doc, weft_store_agent_fn fn, void *ctx)
 {
     if (!fn)
         return WEFT_STORE_E_INVAL;
-    int err = read_begin(s), rc = SQLITE_DONE;
+    int err = read_begin_doc(s, doc), rc = SQLITE_DONE;
     if (err)
         return err;
-    if ((err = doc_exists(s, doc)) != 0)
-        return read_end(s, err);
     sqlite3_stmt *st = s->r.agents;
     sqlite3_bind_int64(st, 1, doc);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -255,10 +269,7 @@ int weft_store_agents(weft_store *s, weft_store_doc doc, weft_store_agent_fn fn,
         if ((err = fn(ctx, &a)) != 0)
             break;
     }
-    if (!err && rc != SQLITE_DONE)
-        err = rc_err(rc);
-    sqlite3_reset(st);
-    return read_end(s, err);
+    return read_end(s, rows_end(st, rc, err));
 }
 
 /* ---- the op log ----------------------------------------------------------- */
@@ -272,11 +283,9 @@ int weft_store_load(weft_store *s, weft_store_doc doc, uint64_t upto,
         *head = 0;
     if (!batch_fn)
         return WEFT_STORE_E_INVAL;
-    int err = read_begin(s);
+    int err = read_begin_doc(s, doc);
     if (err)
         return err;
-    if ((err = doc_exists(s, doc)) != 0)
-        return read_end(s, err);
 
     sqlite3_stmt *st = s->r.snap_latest;
     sqlite3_bind_int64(st, 1, doc);
@@ -311,13 +320,11 @@ int weft_store_range(weft_store *s, weft_store_doc doc, uint64_t first, uint64_t
 {
     if (!fn)
         return WEFT_STORE_E_INVAL;
-    int err = read_begin(s);
+    int err = read_begin_doc(s, doc);
     if (err)
         return err;
-    if ((err = doc_exists(s, doc)) == 0) {
-        bind_range(s->r.ops_range, doc, first, last);
-        err = emit_ops(s->r.ops_range, NULL, 0, fn, ctx, NULL);
-    }
+    bind_range(s->r.ops_range, doc, first, last);
+    err = emit_ops(s->r.ops_range, NULL, 0, fn, ctx, NULL);
     return read_end(s, err);
 }
 
@@ -379,11 +386,10 @@ int weft_store_since(weft_store *s, weft_store_doc doc, const weft_store_vv_entr
         memcpy(sorted, vv, n * sizeof *sorted);
         qsort(sorted, n, sizeof *sorted, cmp_vv);
     }
-    int err = read_begin(s);
+    int err = read_begin_doc(s, doc);
     if (err)
         goto out;
-    if ((err = doc_exists(s, doc)) == 0)
-        err = since_first_lsn(s, doc, sorted, n, &first);
+    err = since_first_lsn(s, doc, sorted, n, &first);
     if (!err && first) {
         bind_range(s->r.ops_range, doc, first, UINT64_MAX);
         err = emit_ops(s->r.ops_range, sorted, n, fn, ctx, NULL);
@@ -404,11 +410,9 @@ int weft_store_vv_at(weft_store *s, weft_store_doc doc, uint64_t lsn, weft_store
         return WEFT_STORE_E_INVAL;
     *out = NULL;
     *n = 0;
-    int err = read_begin(s);
+    int err = read_begin_doc(s, doc);
     if (err)
         return err;
-    if ((err = doc_exists(s, doc)) != 0)
-        return read_end(s, err);
     sqlite3_stmt *st = s->r.vv_at;
     sqlite3_bind_int64(st, 1, doc);
     sqlite3_bind_int64(st, 2, clamp_lsn(lsn));
@@ -430,10 +434,7 @@ int weft_store_vv_at(weft_store *s, weft_store_doc doc, uint64_t lsn, weft_store
         }
         v[len++] = e;
     }
-    if (!err && rc != SQLITE_DONE)
-        err = rc_err(rc);
-    sqlite3_reset(st);
-    err = read_end(s, err);
+    err = read_end(s, rows_end(st, rc, err));
     if (err) {
         free(v);
         return err;
@@ -448,11 +449,9 @@ int weft_store_lsn_at_time(weft_store *s, weft_store_doc doc, int64_t time, uint
     if (!lsn)
         return WEFT_STORE_E_INVAL;
     *lsn = 0;
-    int err = read_begin(s);
+    int err = read_begin_doc(s, doc);
     if (err)
         return err;
-    if ((err = doc_exists(s, doc)) != 0)
-        return read_end(s, err);
     sqlite3_stmt *st = s->r.lsn_at_time;
     sqlite3_bind_int64(st, 1, doc);
     sqlite3_bind_int64(st, 2, time);
