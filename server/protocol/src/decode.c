@@ -296,19 +296,49 @@ static int decode_obj(const msgpack_object *root, const uint8_t *frame, size_t l
     }
 }
 
-int weft_proto_decode(const uint8_t *frame, size_t len, const weft_proto_limits *lim,
-                      weft_proto_msg *m)
+/* Decodes one root object of p[0..len) with fn, after the scan has checked
+ * it against lim. Returns the first error. */
+typedef int (*root_fn)(const msgpack_object *root, const uint8_t *p, size_t len, void *out);
+
+static int decode_root(const uint8_t *p, size_t len, const weft_proto_limits *lim, root_fn fn,
+                       void *out)
 {
     msgpack_unpacked up;
-    weft_proto_msg_reset(m);
-    int rc = weft_proto_scan(frame, len, lim);
+    int rc = weft_proto_scan(p, len, lim);
     if (rc)
         return rc;
     msgpack_unpacked_init(&up);
-    rc = proto__unpack(frame, len, &up);
+    rc = proto__unpack(p, len, &up);
     if (rc == 0)
-        rc = decode_obj(&up.data, frame, len, m);
+        rc = fn(&up.data, p, len, out);
     msgpack_unpacked_destroy(&up);
+    return rc;
+}
+
+static int msg_root(const msgpack_object *root, const uint8_t *p, size_t len, void *out)
+{
+    return decode_obj(root, p, len, out);
+}
+
+static int batch_root(const msgpack_object *root, const uint8_t *p, size_t len, void *out)
+{
+    (void)p;
+    (void)len;
+    return batch_decode(root, false, 0, out);
+}
+
+static int vv_root(const msgpack_object *root, const uint8_t *p, size_t len, void *out)
+{
+    (void)p;
+    (void)len;
+    return proto__vv_decode(root, out);
+}
+
+int weft_proto_decode(const uint8_t *frame, size_t len, const weft_proto_limits *lim,
+                      weft_proto_msg *m)
+{
+    weft_proto_msg_reset(m);
+    int rc = decode_root(frame, len, lim, msg_root, m);
     if (rc)
         weft_proto_msg_reset(m);
     return rc;
@@ -317,16 +347,8 @@ int weft_proto_decode(const uint8_t *frame, size_t len, const weft_proto_limits 
 int weft_proto_batch_decode(const uint8_t *p, size_t len, const weft_proto_limits *lim,
                             weft_proto_msg *m)
 {
-    msgpack_unpacked up;
     weft_proto_msg_reset(m);
-    int rc = weft_proto_scan(p, len, lim);
-    if (rc)
-        return rc;
-    msgpack_unpacked_init(&up);
-    rc = proto__unpack(p, len, &up);
-    if (rc == 0)
-        rc = batch_decode(&up.data, false, 0, m);
-    msgpack_unpacked_destroy(&up);
+    int rc = decode_root(p, len, lim, batch_root, m);
     if (rc)
         weft_proto_msg_reset(m);
     return rc;
@@ -334,16 +356,8 @@ int weft_proto_batch_decode(const uint8_t *p, size_t len, const weft_proto_limit
 
 int weft_proto_vv_decode(const uint8_t *p, size_t len, const weft_proto_limits *lim, weft_vv *vv)
 {
-    msgpack_unpacked up;
     vv->n = 0;
-    int rc = weft_proto_scan(p, len, lim);
-    if (rc)
-        return rc;
-    msgpack_unpacked_init(&up);
-    rc = proto__unpack(p, len, &up);
-    if (rc == 0)
-        rc = proto__vv_decode(&up.data, vv);
-    msgpack_unpacked_destroy(&up);
+    int rc = decode_root(p, len, lim, vv_root, vv);
     if (rc)
         vv->n = 0;
     return rc;
