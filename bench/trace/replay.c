@@ -21,21 +21,6 @@ void op_log_cleanup(op_log *log)
     memset(log, 0, sizeof *log);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 1024;
-    while (ncap < need)
-        ncap *= 2;
-    void *np = realloc(*p, ncap * elem);
-    if (!np)
-        return WEFT_E_NOMEM;
-    *p = np;
-    *cap = ncap;
-    return 0;
-}
-
 /* Copies one op and its text; text pointers are set by op_log_finish. */
 static int op_log_push(op_log *log, const weft_op *op)
 {
@@ -51,7 +36,7 @@ static int op_log_push(op_log *log, const weft_op *op)
         log->text_off = noff;
         log->cap = ncap;
     }
-    if (grow((void **)&log->text, &log->text_cap, log->text_n + op->bytes, 1))
+    if (trace_grow((void **)&log->text, &log->text_cap, log->text_n + op->bytes, 1))
         return WEFT_E_NOMEM;
     log->ops[log->n] = *op;
     log->ops[log->n].text = NULL;

@@ -35,7 +35,7 @@ static size_t gz_pull(void *buf, size_t len, void *data)
     return n < 0 ? (size_t)-1 : (size_t)n;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+int trace_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;
@@ -58,8 +58,8 @@ typedef struct builder {
 static int add_patch(builder *b, uint32_t pos, uint32_t del, const char *s, size_t bytes)
 {
     trace *t = b->t;
-    if (grow((void **)&t->patches, &b->patch_cap, t->npatches + 1, sizeof *t->patches) ||
-        grow((void **)&t->text, &b->text_cap, t->text_bytes + bytes, 1))
+    if (trace_grow((void **)&t->patches, &b->patch_cap, t->npatches + 1, sizeof *t->patches) ||
+        trace_grow((void **)&t->text, &b->text_cap, t->text_bytes + bytes, 1))
         return TRACE_ENOMEM;
     trace_patch *p = &t->patches[t->npatches++];
     p->pos = pos;
@@ -78,7 +78,7 @@ static int add_patch(builder *b, uint32_t pos, uint32_t del, const char *s, size
 static int end_txn(builder *b)
 {
     trace *t = b->t;
-    if (grow((void **)&t->txn_end, &b->txn_cap, t->ntxns + 1, sizeof *t->txn_end))
+    if (trace_grow((void **)&t->txn_end, &b->txn_cap, t->ntxns + 1, sizeof *t->txn_end))
         return TRACE_ENOMEM;
     size_t start = t->ntxns ? t->txn_end[t->ntxns - 1] : 0;
     if (t->npatches - start > 1)

@@ -51,4 +51,8 @@ void trace_cleanup(trace *t);
 /* Code points in a UTF-8 string (counts non-continuation bytes). */
 uint32_t trace_count_cps(const char *s, size_t bytes);
 
+/* Reallocates *p (elements of elem bytes, capacity *cap) to hold at least
+ * need, doubling from 1024: 0, or TRACE_ENOMEM with *p and *cap unchanged. */
+int trace_grow(void **p, size_t *cap, size_t need, size_t elem);
+
 #endif
