@@ -28,3 +28,28 @@ test('dist/weft.js syncs with the wasm next to it', { skip }, async (t) => {
   a.insert(0, 'bundled 📦');
   await until(() => b.text === 'bundled 📦' && a.unacked === 0);
 });
+
+test('weft serve serves the embedded bundle with the right content types', { skip }, async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const srv = await startServer(t);
+  const want = {
+    '/weft.js': ['weft.js', /^text\/javascript/],
+    '/weft_crdt.wasm': ['weft_crdt.wasm', /^application\/wasm$/],
+    '/': ['index.html', /^text\/html/],
+    '/demo.js': ['demo.js', /^text\/javascript/],
+    '/demo.css': ['demo.css', /^text\/css/],
+  };
+  for (const [path, [file, type]] of Object.entries(want)) {
+    if (!existsSync(join(dist, file))) continue; // the demo is optional
+    const r = await fetch(`${srv.base}${path}`);
+    assert.equal(r.status, 200, path);
+    assert.match(r.headers.get('content-type'), type, path);
+    const body = Buffer.from(await r.arrayBuffer());
+    // The library and the engine byte for byte; the demo files change
+    // often (another engineer's), so for them status and type suffice.
+    if (file.startsWith('weft'))
+      assert.ok(body.equals(readFileSync(join(dist, file))), `${path} is the built ${file} (rebuild weft after bundling?)`);
+    else
+      assert.ok(body.length > 0, path);
+  }
+});
