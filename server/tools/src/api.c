@@ -269,7 +269,6 @@ typedef struct log_ctx {
     weft_proto_msg m;
     const tools_agents *ag;
     size_t nops;
-    int err;
 } log_ctx;
 
 static int log_cb(void *ctx, const weft_store_batch *b)
@@ -277,7 +276,7 @@ static int log_cb(void *ctx, const weft_store_batch *b)
     log_ctx *c = ctx;
     int rc = weft_proto_batch_decode(b->ops.ptr, b->ops.len, NULL, &c->m);
     if (rc)
-        return c->err = WEFT_TOOLS_E_CORRUPT;
+        return WEFT_TOOLS_E_CORRUPT;
     const char *user = b->author ? b->author : tools__agent_user(c->ag, b->agent);
     for (size_t i = 0; i < c->m.nops && !rc; i++) {
         const weft_op *op = &c->m.ops[i];
@@ -304,7 +303,7 @@ static int log_cb(void *ctx, const weft_store_batch *b)
         if (!rc)
             rc = tools__puts(c->out, "}");
     }
-    return rc ? (c->err = rc) : 0;
+    return rc;
 }
 
 /* from/to/limit paging shared by log and versions: 0 and the LSN range
@@ -335,27 +334,56 @@ static int put_next(weft_buf *o, uint64_t next)
                 : tools__puts(o, "],\"next\":null}");
 }
 
-static int route_log(req *r, const tools_docinfo *d)
-{
+typedef struct page {
     uint64_t first, last, next;
-    int rc = page_params(r, d, LOG_LIMIT_DEFAULT, LOG_LIMIT_MAX, &first, &last, &next);
-    if (rc)
-        return rc < 0 ? WEFT_TOOLS_E_NOMEM : 0;
     tools_agents ag;
-    rc = tools__agents_load(r->st, d->id, &ag);
-    if (rc)
-        return fail_err(r, rc);
-    log_ctx c = {.out = r->out, .ag = &ag};
-    weft_proto_msg_init(&c.m);
-    rc = tools__puts(r->out, "{\"ops\":[");
-    if (!rc && first <= last) {
-        rc = weft_store_range(r->st, d->id, first, last, log_cb, &c);
-        rc = c.err ? c.err : tools__store_err(rc);
+} page;
+
+/* Reads log's or versions' paging params and loads the document's agents.
+ * true: pg is ready (the caller frees pg->ag); false: the route is answered
+ * and *ret is what it returns. */
+static bool page_open(req *r, const tools_docinfo *d, uint64_t ldef, uint64_t lmax, page *pg,
+                      int *ret)
+{
+    int rc = page_params(r, d, ldef, lmax, &pg->first, &pg->last, &pg->next);
+    if (rc) {
+        *ret = rc < 0 ? WEFT_TOOLS_E_NOMEM : 0;
+        return false;
+    }
+    rc = tools__agents_load(r->st, d->id, &pg->ag);
+    if (rc) {
+        *ret = fail_err(r, rc);
+        return false;
+    }
+    return true;
+}
+
+/* Unless rc (the status so far) is set, hands the page's batches to fn and
+ * closes the list with the next link; fn's own (tools) errors pass through. */
+static int page_emit(req *r, const tools_docinfo *d, const page *pg, int rc, weft_store_batch_fn fn,
+                     void *ctx)
+{
+    if (!rc && pg->first <= pg->last) {
+        rc = weft_store_range(r->st, d->id, pg->first, pg->last, fn, ctx);
+        rc = rc < -200 ? rc : tools__store_err(rc);
     }
     if (!rc)
-        rc = put_next(r->out, next);
+        rc = put_next(r->out, pg->next);
+    return rc;
+}
+
+static int route_log(req *r, const tools_docinfo *d)
+{
+    page pg;
+    int rc;
+    if (!page_open(r, d, LOG_LIMIT_DEFAULT, LOG_LIMIT_MAX, &pg, &rc))
+        return rc;
+    log_ctx c = {.out = r->out, .ag = &pg.ag};
+    weft_proto_msg_init(&c.m);
+    rc = tools__puts(r->out, "{\"ops\":[");
+    rc = page_emit(r, d, &pg, rc, log_cb, &c);
     weft_proto_msg_cleanup(&c.m);
-    tools__agents_free(&ag);
+    tools__agents_free(&pg.ag);
     return rc ? fail_err(r, rc) : 0;
 }
 
@@ -379,24 +407,15 @@ static int ver_cb(void *ctx, const weft_store_batch *b)
 
 static int route_versions(req *r, const tools_docinfo *d)
 {
-    uint64_t first, last, next;
-    int rc = page_params(r, d, VERSIONS_LIMIT_DEFAULT, VERSIONS_LIMIT_MAX, &first, &last, &next);
-    if (rc)
-        return rc < 0 ? WEFT_TOOLS_E_NOMEM : 0;
-    tools_agents ag;
-    rc = tools__agents_load(r->st, d->id, &ag);
-    if (rc)
-        return fail_err(r, rc);
-    ver_ctx c = {r->out, &ag, false};
+    page pg;
+    int rc;
+    if (!page_open(r, d, VERSIONS_LIMIT_DEFAULT, VERSIONS_LIMIT_MAX, &pg, &rc))
+        return rc;
+    ver_ctx c = {r->out, &pg.ag, false};
     rc = tools__printf(r->out, "{\"lsn\":%" PRIu64 ",\"created\":%" PRId64 ",\"versions\":[",
                        d->head, d->created);
-    if (!rc && first <= last) {
-        rc = weft_store_range(r->st, d->id, first, last, ver_cb, &c);
-        rc = rc < -200 ? rc : tools__store_err(rc);
-    }
-    if (!rc)
-        rc = put_next(r->out, next);
-    tools__agents_free(&ag);
+    rc = page_emit(r, d, &pg, rc, ver_cb, &c);
+    tools__agents_free(&pg.ag);
     return rc ? fail_err(r, rc) : 0;
 }
 
