@@ -61,18 +61,34 @@ export class Server {
   get wsUrl() { return `ws://127.0.0.1:${this.port}/ws`; }
   get base() { return `http://127.0.0.1:${this.port}`; }
 
-  // Starts (again, on the same port if it had one) and waits for the listening line.
+  // Starts (again, on the same port if it had one) and waits for the listening
+  // line. A binary being re-linked by a concurrent build (EACCES, ETXTBSY,
+  // ENOENT for a moment) is waited for, up to 10 s.
   async start() {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.spawnOnce();
+      } catch (e) {
+        if (!['EACCES', 'ETXTBSY', 'ENOENT'].includes(e.code) || attempt >= 40) throw e;
+        await sleep(250);
+      }
+    }
+  }
+
+  async spawnOnce() {
     if (!this.port) this.port = await freePort();
     const child = spawn(WEFT_BIN, ['serve', '--listen', `127.0.0.1:${this.port}`, '--db', this.db, ...this.args],
       { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
-    live.add(child.pid);
+    if (child.pid) live.add(child.pid);
+    let timer = null;
+    const spawnFailed = new Promise((_, reject) => child.on('error', (e) => { clearTimeout(timer); reject(e); }));
+    spawnFailed.catch(() => {});
     this.exited = new Promise((r) => child.on('exit', (code, signal) => { live.delete(child.pid); r({ code, signal }); }));
     const want = `weft: listening on http://127.0.0.1:${this.port}/`;
     let partial = '';
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no listening line in 10 s:\n${this.log.slice(-20).join('\n')}`)), 10000);
+    const listening = new Promise((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no listening line in 10 s:\n${this.log.slice(-20).join('\n')}`)), 10000);
       child.stderr.on('data', (d) => {
         const lines = (partial + d.toString()).split('\n');
         partial = lines.pop();
@@ -87,13 +103,15 @@ export class Server {
         reject(new Error(`weft serve exited (${code}, ${signal}):\n${this.log.slice(-20).join('\n')}`));
       });
     });
+    listening.catch(() => {});
+    await Promise.race([listening, spawnFailed]);
     return this;
   }
 
   // SIGTERM (or the given signal) by PID; SIGKILL after 5 s.
   async stop(signal = 'SIGTERM') {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (!child || !child.pid || child.exitCode !== null || child.signalCode !== null) return;
     child.kill(signal);
     const timer = setTimeout(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } }, 5000);
     await this.exited;
