@@ -9,6 +9,19 @@ static uint32_t u8len(unsigned char c)
     return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
 }
 
+/* Reallocates a full array *p (*cap elements of elem bytes) to twice its
+ * capacity, 64 at first: 0, or WEFT_TOOLS_E_NOMEM with *p and *cap unchanged. */
+static int grow_full(void **p, size_t *cap, size_t elem)
+{
+    size_t nc = *cap ? *cap * 2 : 64;
+    void *np = realloc(*p, nc * elem);
+    if (!np)
+        return WEFT_TOOLS_E_NOMEM;
+    *p = np;
+    *cap = nc;
+    return 0;
+}
+
 /* ---- blame ------------------------------------------------------------------------ */
 
 void tools__blame_free(tools_blame *b)
@@ -28,14 +41,8 @@ static int span_push(tools_blame *b, const weft_run *r, int64_t t)
         if (t > last->time)
             last->time = t;
     } else {
-        if (b->n == b->cap) {
-            size_t nc = b->cap ? b->cap * 2 : 64;
-            tools_span *ns = realloc(b->s, nc * sizeof *ns);
-            if (!ns)
-                return WEFT_TOOLS_E_NOMEM;
-            b->s = ns;
-            b->cap = nc;
-        }
+        if (b->n == b->cap && grow_full((void **)&b->s, &b->cap, sizeof *b->s))
+            return WEFT_TOOLS_E_NOMEM;
         b->s[b->n++] = (tools_span){r->agent, b->text.n, r->bytes, r->len, t};
     }
     return tools__put(&b->text, r->text, r->bytes);
@@ -166,14 +173,8 @@ static int seg_push(tools_diff *d, tools_diffop op, const char *p, size_t bytes)
     if (d->n && d->s[d->n - 1].op == op) {
         d->s[d->n - 1].bytes += bytes;
     } else {
-        if (d->n == d->cap) {
-            size_t nc = d->cap ? d->cap * 2 : 64;
-            tools_seg *ns = realloc(d->s, nc * sizeof *ns);
-            if (!ns)
-                return WEFT_TOOLS_E_NOMEM;
-            d->s = ns;
-            d->cap = nc;
-        }
+        if (d->n == d->cap && grow_full((void **)&d->s, &d->cap, sizeof *d->s))
+            return WEFT_TOOLS_E_NOMEM;
         d->s[d->n++] = (tools_seg){op, d->text.n, bytes};
     }
     return tools__put(&d->text, p, bytes);
