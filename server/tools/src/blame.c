@@ -22,6 +22,21 @@ static int grow_full(void **p, size_t *cap, size_t elem)
     return 0;
 }
 
+/* Starts text with an empty put (so its pointer is set even when nothing
+ * follows), then hands every canonical run of d to fn until one fails. */
+static int walk_runs(const weft_doc *d, weft_buf *text, int (*fn)(void *ctx, const weft_run *r),
+                     void *ctx)
+{
+    int rc = tools__put(text, "", 0);
+    weft_run_iter it;
+    weft_run r;
+    if (!rc)
+        weft_run_iter_init(&it, d);
+    while (!rc && weft_run_iter_next(&it, &r))
+        rc = fn(ctx, &r);
+    return rc;
+}
+
 /* ---- blame ------------------------------------------------------------------------ */
 
 void tools__blame_free(tools_blame *b)
@@ -48,6 +63,20 @@ static int span_push(tools_blame *b, const weft_run *r, int64_t t)
     return tools__put(&b->text, r->text, r->bytes);
 }
 
+typedef struct blame_ctx {
+    tools_blame *out;
+    const tools_times *t;
+} blame_ctx;
+
+/* Visible runs only, each with the latest time of its chars. */
+static int blame_run(void *ctx, const weft_run *r)
+{
+    blame_ctx *c = ctx;
+    if (r->deleted)
+        return 0;
+    return span_push(c->out, r, tools__times_max(c->t, r->agent, r->seq, r->len));
+}
+
 int tools__blame(weft_store *st, weft_store_doc doc, uint64_t lsn, tools_blame *out)
 {
     memset(out, 0, sizeof *out);
@@ -59,15 +88,9 @@ int tools__blame(weft_store *st, weft_store_doc doc, uint64_t lsn, tools_blame *
         rc = tools__agents_load(st, doc, &out->agents);
     if (!rc)
         rc = tools__times_load(st, doc, out->lsn, &t, &out->agents);
+    blame_ctx c = {out, &t};
     if (!rc)
-        rc = tools__put(&out->text, "", 0);
-    weft_run_iter it;
-    weft_run r;
-    if (!rc)
-        weft_run_iter_init(&it, d);
-    while (!rc && weft_run_iter_next(&it, &r))
-        if (!r.deleted)
-            rc = span_push(out, &r, tools__times_max(&t, r.agent, r.seq, r.len));
+        rc = walk_runs(d, &out->text, blame_run, &c);
     tools__times_free(&t);
     weft_doc_free(d);
     if (rc)
@@ -208,6 +231,20 @@ static int diff_run(tools_diff *out, const weft_run *r, const dset *da, const we
     return rc;
 }
 
+typedef struct diff_ctx {
+    tools_diff *out;
+    const dset *da;
+    const weft_vv *va;
+    const dset *db;
+    const weft_vv *vb;
+} diff_ctx;
+
+static int diff_walk(void *ctx, const weft_run *r)
+{
+    diff_ctx *c = ctx;
+    return diff_run(c->out, r, c->da, c->va, c->db, c->vb);
+}
+
 int tools__diff(weft_store *st, weft_store_doc doc, uint64_t a, uint64_t b, tools_diff *out)
 {
     memset(out, 0, sizeof *out);
@@ -227,14 +264,9 @@ int tools__diff(weft_store *st, weft_store_doc doc, uint64_t a, uint64_t b, tool
         rc = dset_build(d, &va, &da);
     if (!rc)
         rc = dset_build(d, &vb, &db);
+    diff_ctx c = {out, &da, &va, &db, &vb};
     if (!rc)
-        rc = tools__put(&out->text, "", 0);
-    weft_run_iter it;
-    weft_run r;
-    if (!rc)
-        weft_run_iter_init(&it, d);
-    while (!rc && weft_run_iter_next(&it, &r))
-        rc = diff_run(out, &r, &da, &va, &db, &vb);
+        rc = walk_runs(d, &out->text, diff_walk, &c);
     free(da.r);
     free(db.r);
     weft_vv_cleanup(&va);
