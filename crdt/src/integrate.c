@@ -383,9 +383,18 @@ static int park(weft_doc *d, const weft_op *op)
 {
     for (uint32_t i = 0; i < d->nparked; i++) {
         const weft_op *p = &d->parked[i].op;
-        if (p->kind == op->kind && p->id.agent == op->id.agent && p->id.seq == op->id.seq &&
-            p->len == op->len)
-            return 0; /* re-delivered while waiting: keep one copy */
+        if (p->id.agent != op->id.agent || p->id.seq >= op->id.seq + op->len ||
+            op->id.seq >= p->id.seq + p->len)
+            continue; /* no shared IDs */
+        bool same = p->kind == op->kind && p->id.seq == op->id.seq && p->len == op->len &&
+                    (op->kind == WEFT_OP_INS
+                         ? weft_id_eq(p->ol, op->ol) && weft_id_eq(p->or, op->or) &&
+                               p->bytes == op->bytes && memcmp(p->text, op->text, op->bytes) == 0
+                         : weft_id_eq(p->target, op->target));
+        if (same)
+            return WEFT_PARKED; /* re-delivered while waiting: keep one copy */
+        if (p->id.seq == op->id.seq && p->len == op->len)
+            return WEFT_E_CONFLICT; /* the same IDs with other content */
     }
     if (doc__grow((void **)&d->parked, &d->parked_cap, d->nparked + 1, sizeof(parked_op)))
         return WEFT_E_NOMEM;
@@ -438,7 +447,7 @@ int integrate__apply(weft_doc *d, const weft_op *op, weft_patchlist *patches)
     int rc = apply_one(d, op, patches);
     if (rc == WEFT_PARKED) {
         int prc = park(d, op);
-        return prc ? prc : WEFT_PARKED;
+        return prc < 0 ? prc : WEFT_PARKED;
     }
     if (rc == WEFT_APPLIED && d->nparked) {
         int drc = drain(d, patches);

@@ -243,6 +243,31 @@ static void test_parking(void)
     pair_free(&p);
 }
 
+/* While an op waits for its dependencies, the same op again is kept once,
+ * and an op reusing its IDs with other content is a conflict, not dropped
+ * silently (the first one would win later without anyone knowing). */
+static void test_parked_conflict(void)
+{
+    weft_doc *d = weft_doc_new(WEFT_NONE);
+    weft_op a = ins_op(1, 1, ID(1, 0), NONE, "xy");
+    weft_op same = ins_op(1, 1, ID(1, 0), NONE, "xy");
+    weft_op other = ins_op(1, 1, ID(1, 0), NONE, "zz");
+    weft_op del_a = del_op(2, 0, ID(1, 0), 1), del_b = del_op(2, 0, ID(1, 1), 1);
+    CHECK_RC(weft_doc_apply(d, &a, NULL), WEFT_PARKED);
+    CHECK_RC(weft_doc_apply(d, &same, NULL), WEFT_PARKED);
+    CHECK_EQ(weft_doc_parked(d), 1);
+    CHECK_RC(weft_doc_apply(d, &other, NULL), WEFT_E_CONFLICT);
+    CHECK_RC(weft_doc_apply(d, &del_a, NULL), WEFT_PARKED);
+    CHECK_RC(weft_doc_apply(d, &del_b, NULL), WEFT_E_CONFLICT);
+    CHECK_EQ(weft_doc_parked(d), 2);
+    weft_op root = ins_op(1, 0, NONE, NONE, "a");
+    CHECK_RC(weft_doc_apply(d, &root, NULL), WEFT_APPLIED);
+    CHECK_EQ(weft_doc_parked(d), 0);
+    expect_text(d, "xy");
+    CHECK_RC(weft_doc_check(d), 0);
+    weft_doc_free(d);
+}
+
 /* Random sessions, ops delivered in uniformly random order (parking)
  * twice over, to a fresh pair: same result as the session's replicas. */
 static void test_random_delivery(void)
@@ -302,6 +327,7 @@ int main(void)
     test_duplicates_and_trim();
     test_conflicts();
     test_parking();
+    test_parked_conflict();
     test_random_delivery();
     printf("test_apply: all passed\n");
     return 0;
