@@ -19,7 +19,10 @@
  *                 are freed and free heap returned to the OS (malloc_trim)
  *                 first; the trace and the op log are already resident and
  *                 not counted;
- *   memBytes      weft_doc_mem() of that same document.
+ *   memBytes      weft_doc_mem() of that same document;
+ *   rssDeltaSnapshot  the same for a document loaded from that document's
+ *                 snapshot (null without the codec): what a server holds
+ *                 for a room loaded from storage.
  * textOk is true when every replay, apply and load ended with exactly the
  * trace's endContent. With --json the last line of output is one JSON object.
  *
@@ -60,8 +63,8 @@ typedef struct results {
     series replay, remote, encode, load;
     bool have_codec;
     size_t encoded_bytes;
-    long long rss_delta;
-    size_t mem_bytes, local_mem_bytes, run_count;
+    long long rss_delta, snap_rss_delta; /* snap_*: -1 without the codec */
+    size_t mem_bytes, local_mem_bytes, run_count, snap_mem_bytes;
     size_t nops;
     bool text_ok;
 } results;
@@ -145,6 +148,27 @@ static weft_doc *build_loaded(const trace *t, const op_log *log, results *r)
     r->run_count = weft_doc_run_count(doc);
     r->text_ok &= replay_text_ok(doc, t);
     return doc;
+}
+
+/* The memory of a document loaded from doc's snapshot, the way a server
+ * loads a room: the snapshot bytes are resident before the delta starts. */
+static void measure_snapshot_loaded(const weft_doc *doc, results *r)
+{
+    weft_buf msg;
+    weft_doc *loaded = NULL;
+    weft_buf_init(&msg);
+    r->snap_rss_delta = -1;
+    if (snap_encode(doc, &msg) == 0) {
+        sys_trim_heap();
+        size_t before = sys_rss_bytes();
+        if (snap_load(msg.p, msg.n, &loaded) == 0) {
+            sys_trim_heap(); /* the loader's scratch (inflated columns) is freed */
+            r->snap_rss_delta = (long long)sys_rss_bytes() - (long long)before;
+            r->snap_mem_bytes = weft_doc_mem(loaded);
+        }
+    }
+    weft_doc_free(loaded);
+    weft_buf_cleanup(&msg);
 }
 
 /* One snapshot encode + load of doc; false on a codec error. */
@@ -244,6 +268,9 @@ static void print_human(const options *o, const trace *t, results *r)
     printf("\nmemory    remote-built doc: weft_doc_mem %zu B, RSS delta %lld B, %zu runs\n",
            r->mem_bytes, r->rss_delta, r->run_count);
     printf("          local doc: weft_doc_mem %zu B\n", r->local_mem_bytes);
+    if (r->snap_rss_delta >= 0)
+        printf("          snapshot-loaded doc: weft_doc_mem %zu B, RSS delta %lld B\n",
+               r->snap_mem_bytes, r->snap_rss_delta);
     printf("text      %s\n", r->text_ok ? "ok" : "MISMATCH");
 }
 
@@ -262,6 +289,8 @@ static void print_json(const options *o, const trace *t, results *r)
                         r->have_codec ? json_integer((json_int_t)r->encoded_bytes) : json_null());
     json_object_set_new(j, "loadMs", median_or_null(&r->load));
     json_object_set_new(j, "rssDeltaLoaded", json_integer(r->rss_delta));
+    json_object_set_new(j, "rssDeltaSnapshot",
+                        r->snap_rss_delta >= 0 ? json_integer(r->snap_rss_delta) : json_null());
     json_object_set_new(j, "textOk", json_boolean(r->text_ok));
     json_object_set_new(j, "memBytes", json_integer((json_int_t)r->mem_bytes));
     json_object_set_new(j, "localMemBytes", json_integer((json_int_t)r->local_mem_bytes));
@@ -299,7 +328,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (collect_ops(&t, &log, r) || !(loaded = build_loaded(&t, &log, r)) ||
-        timed_runs(&t, &log, loaded, o.runs, r)) {
+        (measure_snapshot_loaded(loaded, r), timed_runs(&t, &log, loaded, o.runs, r))) {
         r->text_ok = false;
         goto report;
     }
