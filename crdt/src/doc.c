@@ -26,6 +26,7 @@ weft_doc *weft_doc_new(uint32_t agent)
         return NULL;
     d->me = NIL;
     d->free_run = NIL;
+    d->typing = NIL;
     d->cache_leaf = NIL;
     if (tree__init(d))
         goto fail;
@@ -116,6 +117,7 @@ int weft_doc_set_agent(weft_doc *d, uint32_t agent)
     if (rc)
         return rc;
     d->me = s;
+    d->typing = NIL;
     return 0;
 }
 
@@ -156,6 +158,8 @@ void doc__run_free(weft_doc *d, uint32_t h)
 {
     if (d->finger == h) /* the handle will be reused: its start would be stale */
         d->finger = NIL;
+    if (d->typing == h)
+        d->typing = NIL;
     d->runs[h].len = 0;
     d->runs[h].slot = NIL;
     d->runs[h].leaf = d->free_run;
@@ -163,16 +167,9 @@ void doc__run_free(weft_doc *d, uint32_t h)
     d->live_runs--;
 }
 
-int doc__arena_append(weft_doc *d, uint32_t slot, const char *s, uint32_t n, uint32_t *off)
+int doc__arena_grow(weft_doc *d, uint32_t slot, const char *s, uint32_t n, uint32_t *off)
 {
     agent_slot *a = &d->ag[slot];
-    if (n <= 4 && a->text_cap - a->text_n >= 4) { /* typing: no call into memcpy */
-        for (uint32_t i = 0; i < n; i++)
-            a->text[a->text_n + i] = s[i];
-        *off = a->text_n;
-        a->text_n += n;
-        return 0;
-    }
     if ((uint64_t)a->text_n + n > UINT32_MAX / 2)
         return WEFT_E_NOMEM;
     if (doc__grow((void **)&a->text, &a->text_cap, a->text_n + n, 1))
@@ -287,15 +284,8 @@ int doc__del_record(weft_doc *d, uint32_t slot, uint32_t seq, weft_id target, ui
     return 0;
 }
 
-int doc__span_record(weft_doc *d, uint32_t slot, uint32_t seq, uint32_t len)
+int doc__span_add(weft_doc *d, uint32_t slot, uint32_t seq, uint32_t len)
 {
-    if (d->nspans > 0) {
-        span_rec *l = &d->spans[d->nspans - 1];
-        if (l->slot == slot && l->seq + l->len == seq) {
-            l->len += len;
-            return 0;
-        }
-    }
     if (doc__grow((void **)&d->spans, &d->spans_cap, d->nspans + 1, sizeof(span_rec)))
         return WEFT_E_NOMEM;
     d->spans[d->nspans++] = (span_rec){slot, seq, len};

@@ -180,6 +180,10 @@ struct weft_doc {
     /* position cache for local edits: a leaf and its visible start */
     uint32_t cache_leaf, cache_cp, cache_u16;
     uint32_t hint; /* index in its leaf of the run last found (a guess) */
+    /* typing: the run my last local insert ended, and the visible position
+     * right after it; valid while nothing else changed lengths or what
+     * follows that run (tree__adjust, tree__insert_after, run_free) */
+    uint32_t typing, typing_cp;
     /* finger: the run last found by position and its visible start; valid
      * while every visible-length change since was to that run itself */
     uint32_t finger, finger_cp;
@@ -203,7 +207,21 @@ static inline uint32_t doc__agent(const weft_doc *d, uint32_t slot)
 }
 uint32_t doc__run_new(weft_doc *d);
 void doc__run_free(weft_doc *d, uint32_t h);
-int doc__arena_append(weft_doc *d, uint32_t slot, const char *s, uint32_t n, uint32_t *off);
+int doc__arena_grow(weft_doc *d, uint32_t slot, const char *s, uint32_t n, uint32_t *off);
+/* Appends n bytes of an agent's inserted text; *off is where they went. */
+static inline int doc__arena_append(weft_doc *d, uint32_t slot, const char *s, uint32_t n,
+                                    uint32_t *off)
+{
+    agent_slot *a = &d->ag[slot];
+    if (n <= 4 && a->text_cap - a->text_n >= 4) { /* typing: no call */
+        for (uint32_t i = 0; i < n; i++)
+            a->text[a->text_n + i] = s[i];
+        *off = a->text_n;
+        a->text_n += n;
+        return 0;
+    }
+    return doc__arena_grow(d, slot, s, n, off);
+}
 static inline const char *doc__run_text(const weft_doc *d, const run *r)
 {
     return d->ag[r->slot].text + r->text_off;
@@ -212,7 +230,17 @@ int doc__split(weft_doc *d, uint32_t h, uint32_t k, uint32_t *right);
 int doc__try_merge_next(weft_doc *d, uint32_t h);
 void doc__merge_around(weft_doc *d, uint32_t h);
 int doc__del_record(weft_doc *d, uint32_t slot, uint32_t seq, weft_id target, uint32_t len);
-int doc__span_record(weft_doc *d, uint32_t slot, uint32_t seq, uint32_t len);
+int doc__span_add(weft_doc *d, uint32_t slot, uint32_t seq, uint32_t len);
+/* Logs that slot's seqs [seq, seq+len) were applied (apply order). */
+static inline int doc__span_record(weft_doc *d, uint32_t slot, uint32_t seq, uint32_t len)
+{
+    span_rec *l = d->nspans ? &d->spans[d->nspans - 1] : NULL;
+    if (l && l->slot == slot && l->seq + l->len == seq) { /* the common case */
+        l->len += len;
+        return 0;
+    }
+    return doc__span_add(d, slot, seq, len);
+}
 int doc__lookup(const weft_doc *d, weft_id id, uint32_t *h, uint32_t *isdel);
 uint32_t doc__vv(const weft_doc *d, uint32_t agent);
 int doc__mark_deleted(weft_doc *d, uint32_t h, weft_patchlist *patches);

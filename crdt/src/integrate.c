@@ -459,5 +459,6 @@ int integrate__apply(weft_doc *d, const weft_op *op, weft_patchlist *patches)
 
 int weft_doc_apply(weft_doc *d, const weft_op *op, weft_patchlist *patches)
 {
+    d->typing = NIL; /* remote ops may grow my own runs too */
     return integrate__apply(d, op, patches);
 }

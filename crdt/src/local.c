@@ -18,8 +18,10 @@ int weft_doc_insert(weft_doc *d, uint32_t pos, const char *utf8, size_t bytes, w
         return WEFT_E_READONLY;
     if (bytes > UINT32_MAX / 4)
         return WEFT_E_RANGE;
-    uint32_t cps, u16;
-    int rc = weft_utf8_count(utf8, bytes, &cps, &u16);
+    uint32_t cps = 1, u16 = 1;
+    int rc = 0;
+    if (bytes != 1 || (unsigned char)utf8[0] >= 0x80) /* one ASCII char: typing */
+        rc = weft_utf8_count(utf8, bytes, &cps, &u16);
     if (rc)
         return rc;
     if (pos > weft_doc_len(d))
@@ -31,7 +33,27 @@ int weft_doc_insert(weft_doc *d, uint32_t pos, const char *utf8, size_t bytes, w
         return WEFT_E_OVERFLOW;
     uint32_t seq = me->next_seq;
     weft_id ol = WEFT_ID_NONE, or = WEFT_ID_NONE;
-    uint32_t after = NIL;
+    uint32_t after = NIL, typed;
+    if (d->typing != NIL && pos == d->typing_cp) {
+        /* typing on: my last insert ended run `typed` here and nothing has
+         * changed since, so the item after it is still its origin-right */
+        typed = d->typing;
+        run *r = &d->runs[typed];
+        if (r->slot == d->me && r->seq + r->len == seq && !r->deleted &&
+            r->text_off + r->bytes == me->text_n) {
+            uint32_t off2;
+            if ((rc = doc__arena_append(d, d->me, utf8, (uint32_t)bytes, &off2)))
+                return rc;
+            r = &d->runs[typed];
+            ol = (weft_id){me->id, seq - 1};
+            or = r->or ;
+            r->len += cps;
+            r->bytes += (uint32_t)bytes;
+            r->u16 += u16;
+            tree__adjust(d, typed, (int32_t)cps, (int32_t)u16);
+            goto done;
+        }
+    }
     if (pos > 0) {
         uint32_t h, off;
         rc = tree__find(d, pos - 1, 0, &h, &off);
@@ -58,6 +80,7 @@ int weft_doc_insert(weft_doc *d, uint32_t pos, const char *utf8, size_t bytes, w
                 r->bytes += (uint32_t)bytes;
                 r->u16 += u16;
                 tree__adjust(d, h, (int32_t)cps, (int32_t)u16);
+                typed = h;
                 goto done;
             }
         }
@@ -87,8 +110,11 @@ int weft_doc_insert(weft_doc *d, uint32_t pos, const char *utf8, size_t bytes, w
             rc = idx__insert(&d->ag[d->me].idx, seq, nh);
         if (rc)
             return rc;
+        typed = nh;
     }
 done:
+    d->typing = typed;
+    d->typing_cp = pos + cps;
     me = &d->ag[d->me];
     me->next_seq = seq + cps;
     rc = doc__span_record(d, d->me, seq, cps);
@@ -105,6 +131,7 @@ int weft_doc_delete(weft_doc *d, uint32_t pos, uint32_t len, weft_oplist *out)
 {
     if (d->me == NIL)
         return WEFT_E_READONLY;
+    d->typing = NIL;
     uint32_t total = weft_doc_len(d);
     if (pos > total || len > total - pos)
         return WEFT_E_RANGE;

@@ -42,6 +42,7 @@ int tree__init(weft_doc *d)
     d->height = 0;
     d->cache_leaf = NIL;
     d->finger = NIL;
+    d->typing = NIL;
     return 0;
 }
 
@@ -251,6 +252,8 @@ static int leaf_split(weft_doc *d, uint32_t lf, uint32_t *out)
 
 void tree__adjust(weft_doc *d, uint32_t h, int32_t dcp, int32_t du16)
 {
+    if (h != d->typing)
+        d->typing = NIL;
     if (dcp == 0 && du16 == 0)
         return;
     uint32_t lf = d->runs[h].leaf;
@@ -277,6 +280,7 @@ void tree__adjust(weft_doc *d, uint32_t h, int32_t dcp, int32_t du16)
 
 int tree__insert_after(weft_doc *d, uint32_t after, uint32_t h)
 {
+    d->typing = NIL; /* what follows some run changes */
     uint32_t lf, at;
     if (after == NIL) {
         lf = d->first_leaf;

@@ -71,27 +71,37 @@ static bool op_follows(const weft_op *a, const weft_op *b)
 
 int weft_oplist_push(weft_oplist *l, const weft_op *op)
 {
-    weft_op o = *op;
-    o.text = NULL;
-    int rc;
-    if (op->kind == WEFT_OP_INS) {
-        rc = text_copy(&l->text, &l->text_n, &l->text_cap, op->text, op->bytes, &o.text, l->ops,
-                       l->n, sizeof(weft_op), offsetof(weft_op, text));
+    uint32_t bytes = op->kind == WEFT_OP_INS ? op->bytes : 0;
+    const char *text = NULL;
+    if (bytes && l->text_n + bytes < l->text_cap) { /* room: copy in place */
+        char *dst = l->text + l->text_n;
+        memcpy(dst, op->text, bytes);
+        l->text_n += bytes;
+        text = dst;
+    } else if (bytes) {
+        int rc = text_copy(&l->text, &l->text_n, &l->text_cap, op->text, bytes, &text, l->ops, l->n,
+                           sizeof(weft_op), offsetof(weft_op, text));
         if (rc)
             return rc;
-    } else {
-        o.bytes = 0;
     }
-    if (l->n > 0 && op_follows(&l->ops[l->n - 1], &o)) {
-        weft_op *p = &l->ops[l->n - 1];
-        p->len += o.len;
-        p->bytes += o.bytes;
-        return 0;
+    weft_op *last = l->n ? &l->ops[l->n - 1] : NULL;
+    if (last) {
+        weft_op o = *op;
+        o.text = text;
+        o.bytes = bytes;
+        if (op_follows(last, &o)) {
+            last->len += op->len;
+            last->bytes += bytes;
+            return 0;
+        }
     }
-    rc = grow((void **)&l->ops, &l->cap, l->n + 1, sizeof(weft_op));
+    int rc = grow((void **)&l->ops, &l->cap, l->n + 1, sizeof(weft_op));
     if (rc)
         return rc;
-    l->ops[l->n++] = o;
+    weft_op *o = &l->ops[l->n++];
+    *o = *op;
+    o->text = text;
+    o->bytes = bytes;
     return 0;
 }
 

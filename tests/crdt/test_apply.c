@@ -243,6 +243,34 @@ static void test_parking(void)
     pair_free(&p);
 }
 
+/* Typing continues a run without looking the position up; a remote insert
+ * landing right after that run must end this, or the next keystroke would
+ * claim END as its origin-right and replicas would diverge. */
+static void test_typing_after_remote_insert(void)
+{
+    weft_doc *a = weft_doc_new(1);
+    weft_oplist ops;
+    weft_oplist_init(&ops);
+    CHECK_RC(weft_doc_insert(a, 0, "a", 1, NULL), 0);
+    CHECK_RC(weft_doc_insert(a, 1, "b", 1, NULL), 0); /* typing */
+    weft_op x = ins_op(2, 0, ID(1, 1), NONE, "X");   /* lands right after "b" */
+    CHECK_RC(weft_doc_apply(a, &x, NULL), WEFT_APPLIED);
+    CHECK_RC(weft_doc_insert(a, 2, "c", 1, &ops), 0); /* at the old typing spot */
+    CHECK_EQ(ops.n, 1);
+    CHECK(weft_id_eq(ops.ops[0].ol, ID(1, 1)));
+    CHECK(weft_id_eq(ops.ops[0].or, ID(2, 0)));
+    expect_text(a, "abcX");
+    /* a local delete before the typing spot moves it: typing resumes by lookup */
+    weft_oplist_clear(&ops);
+    CHECK_RC(weft_doc_insert(a, 3, "d", 1, &ops), 0);
+    CHECK_RC(weft_doc_delete(a, 0, 1, NULL), 0);
+    CHECK_RC(weft_doc_insert(a, 3, "e", 1, &ops), 0);
+    expect_text(a, "bcdeX");
+    CHECK_RC(weft_doc_check(a), 0);
+    weft_oplist_cleanup(&ops);
+    weft_doc_free(a);
+}
+
 /* While an op waits for its dependencies, the same op again is kept once,
  * and an op reusing its IDs with other content is a conflict, not dropped
  * silently (the first one would win later without anyone knowing). */
@@ -328,6 +356,7 @@ int main(void)
     test_conflicts();
     test_parking();
     test_parked_conflict();
+    test_typing_after_remote_insert();
     test_random_delivery();
     printf("test_apply: all passed\n");
     return 0;
