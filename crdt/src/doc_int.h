@@ -183,7 +183,7 @@ struct weft_doc {
     /* typing: the run my last local insert ended, and the visible position
      * right after it; valid while nothing else changed lengths or what
      * follows that run (tree__adjust, tree__insert_after, run_free) */
-    uint32_t typing, typing_cp;
+    uint32_t typing, typing_cp, typing_idx;
     /* finger: the run last found by position and its visible start; valid
      * while every visible-length change since was to that run itself */
     uint32_t finger, finger_cp;

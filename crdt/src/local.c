@@ -50,6 +50,7 @@ int weft_doc_insert(weft_doc *d, uint32_t pos, const char *utf8, size_t bytes, w
             r->len += cps;
             r->bytes += (uint32_t)bytes;
             r->u16 += u16;
+            d->hint = d->typing_idx; /* a guess: merges may have moved it */
             tree__adjust(d, typed, (int32_t)cps, (int32_t)u16);
             goto done;
         }
@@ -115,6 +116,7 @@ int weft_doc_insert(weft_doc *d, uint32_t pos, const char *utf8, size_t bytes, w
 done:
     d->typing = typed;
     d->typing_cp = pos + cps;
+    d->typing_idx = d->hint; /* both paths above left the hint on `typed` */
     me = &d->ag[d->me];
     me->next_seq = seq + cps;
     rc = doc__span_record(d, d->me, seq, cps);

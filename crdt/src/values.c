@@ -75,7 +75,11 @@ int weft_oplist_push(weft_oplist *l, const weft_op *op)
     const char *text = NULL;
     if (bytes && l->text_n + bytes < l->text_cap) { /* room: copy in place */
         char *dst = l->text + l->text_n;
-        memcpy(dst, op->text, bytes);
+        if (bytes <= 8) /* typing: no call */
+            for (uint32_t i = 0; i < bytes; i++)
+                dst[i] = op->text[i];
+        else
+            memcpy(dst, op->text, bytes);
         l->text_n += bytes;
         text = dst;
     } else if (bytes) {
