@@ -29,8 +29,9 @@ void config_usage(void)
         "  --idle-unload SECS     unload a document this long after its last client left (default "
         "30)\n"
         "  --ping SECS            ping idle connections; hang up after twice this (default 30)\n"
+        "  --presence-ttl SECS    drop a cursor not refreshed for this long (default 30)\n"
         "  --log-level LEVEL      error|warn|info|debug (default info)\n",
-        stderr);
+        stdout); /* asked for: stdout, like every --help */
 }
 
 static void config_defaults(config *c)
@@ -48,6 +49,7 @@ static void config_defaults(config *c)
     c->snapshot_every = 1000;
     c->idle_unload = 30;
     c->ping = 30;
+    c->presence_ttl = 30;
     c->log_level = LOG_INFO;
 }
 
@@ -144,6 +146,7 @@ static const num_opt num_opts[] = {
     {"--snapshot-every", offsetof(config, snapshot_every), 1, 100000000, 0},
     {"--idle-unload", offsetof(config, idle_unload), 0, 86400, 0},
     {"--ping", offsetof(config, ping), 1, 30000, 0},
+    {"--presence-ttl", offsetof(config, presence_ttl), 1, 86400, 0},
 };
 
 static int parse_num_opt(config *c, const char *opt, const char *val, int *handled)

@@ -20,7 +20,7 @@ typedef struct config {
     bool origin_any;
     const char *tls_cert, *tls_key;
     size_t max_frame, max_doc, outbound_max;
-    uint32_t max_conns, rate, max_parked, snapshot_every, idle_unload, ping;
+    uint32_t max_conns, rate, max_parked, snapshot_every, idle_unload, ping, presence_ttl;
     int log_level;
 } config;
 

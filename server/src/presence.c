@@ -2,7 +2,7 @@
  *
  * A member's latest state is kept in its session and marked dirty; a room
  * timer sends every dirty state at most every PRESENCE_THROTTLE_MS (latest
- * wins). A state not refreshed for PRESENCE_TTL_MS is dropped (nil state,
+ * wins). A state not refreshed for --presence-ttl (30 s) is dropped (nil state,
  * clock + 1); a closing session sends leave(agent).
  */
 #include "log.h"
@@ -12,7 +12,6 @@
 #include <string.h>
 
 #define PRESENCE_THROTTLE_MS 50
-#define PRESENCE_TTL_MS 30000
 
 static void presence_to_wire(const session *s, weft_proto_presence *p)
 {
@@ -128,10 +127,10 @@ void presence_leave(session *s)
     weft_buf_cleanup(&b);
 }
 
-static void presence_expire_room(room *r, int64_t t)
+static void presence_expire_room(room *r, int64_t t, int64_t ttl_ms)
 {
     for (session *s = r->members; s; s = s->room_next) {
-        if (!s->pres.has_state || t - s->pres.refreshed_ms < PRESENCE_TTL_MS)
+        if (!s->pres.has_state || t - s->pres.refreshed_ms < ttl_ms)
             continue;
         s->pres.has_state = false;
         s->pres.clock++;
@@ -142,10 +141,10 @@ static void presence_expire_room(room *r, int64_t t)
 
 void presence_expire(server *srv)
 {
-    int64_t t = now_ms();
+    int64_t t = now_ms(), ttl_ms = (int64_t)srv->cfg->presence_ttl * 1000;
     for (int i = 0; i < ROOM_BUCKETS; i++)
         for (room *r = srv->rooms[i]; r; r = r->hash_next)
-            presence_expire_room(r, t);
+            presence_expire_room(r, t, ttl_ms);
 }
 
 static int cmp_session_agent(const void *a, const void *b)
