@@ -39,8 +39,8 @@ export class WeftError extends Error {
 
 // Imports the engine might name: wasi-libc pulls in WASI calls only for
 // stdio and exit, which the engine does not use. Anything the module does
-// import gets a stub, so a stray reference cannot make instantiation fail.
-function stubImports(module, memoryRef) {
+// import gets an inert function, so a stray reference cannot make instantiation fail.
+function inertImports(module, memoryRef) {
   const imports = {};
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.kind !== 'function') continue;
@@ -97,7 +97,7 @@ async function compileFrom(source) {
 export async function loadEngine(source) {
   const module = await compileFrom(source);
   const memoryRef = { memory: null };
-  const instance = await WebAssembly.instantiate(module, stubImports(module, memoryRef));
+  const instance = await WebAssembly.instantiate(module, inertImports(module, memoryRef));
   memoryRef.memory = instance.exports.memory;
   if (instance.exports._initialize) instance.exports._initialize();
   return new Engine(instance);

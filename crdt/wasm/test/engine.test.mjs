@@ -34,7 +34,7 @@ test('loads from bytes and from a path, with no WASI imports needed', async () =
   const imports = WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}`);
   console.log(`# weft_crdt.wasm imports: ${imports.join(', ') || '(none)'}`);
   // The engine is pure (no I/O); at most libc's exit/stdio plumbing, which
-  // weft-engine.js stubs, may appear.
+  // weft-engine.js answers with inert functions, may appear.
   const allowed = ['proc_exit', 'fd_write', 'fd_close', 'fd_seek', 'fd_fdstat_get'].map((n) => `wasi_snapshot_preview1.${n}`);
   assert.deepEqual(imports.filter((i) => !allowed.includes(i)), []);
   const e2 = await loadEngine(readFileSync(opt.wasm));
