@@ -8,10 +8,13 @@
             return WEFT_E_CORRUPT;                                                                 \
     } while (0)
 
+/* Walks a subtree: its visible totals, and whether it holds the pending
+ * leaf (the stored entries above that leaf lack the pending deltas). */
 static int check_node(const weft_doc *d, uint32_t node, uint32_t height, uint32_t parent,
-                      uint32_t *cp, uint32_t *u16, uint32_t *leaves)
+                      uint32_t *cp, uint32_t *u16, uint32_t *leaves, bool *pend)
 {
     if (height == 0) {
+        *pend = node == d->pend_leaf;
         const leaf *L = &d->leaves[node];
         CHECK(L->parent == parent);
         CHECK(L->n <= LEAF_MAX);
@@ -37,13 +40,24 @@ static int check_node(const weft_doc *d, uint32_t node, uint32_t height, uint32_
     CHECK(in->parent == parent && in->n >= 1 && in->n <= INNER_MAX);
     CHECK(in->n >= 2 || parent != NIL);
     uint32_t a = 0, b = 0;
+    *pend = false;
     for (uint32_t i = 0; i < in->n; i++) {
         uint32_t ca, cb;
-        int rc = check_node(d, in->child[i], height - 1, node, &ca, &cb, leaves);
+        bool p;
+        int rc = check_node(d, in->child[i], height - 1, node, &ca, &cb, leaves, &p);
         if (rc)
             return rc;
         CHECK((height == 1 ? d->leaves[in->child[i]].pidx : d->inners[in->child[i]].pidx) == i);
+        if (p) {
+            ca -= d->pend_cp;
+            cb -= d->pend_u16;
+        }
         CHECK(in->cp[i] == ca && in->u16[i] == cb);
+        if (p) {
+            ca += d->pend_cp;
+            cb += d->pend_u16;
+            *pend = true;
+        }
         a += ca;
         b += cb;
     }
@@ -143,8 +157,11 @@ int weft_doc_check(const weft_doc *d)
     if (d->loading)
         return WEFT_E_CORRUPT;
     uint32_t cp, u16, leaves = 0;
-    int rc = check_node(d, d->root, d->height, NIL, &cp, &u16, &leaves);
+    bool pend;
+    int rc = check_node(d, d->root, d->height, NIL, &cp, &u16, &leaves, &pend);
     if (!rc && (cp != d->len_cp || u16 != d->len_u16))
+        rc = WEFT_E_CORRUPT;
+    if (!rc && d->pend_leaf != NIL && !pend) /* a pending leaf is in the tree */
         rc = WEFT_E_CORRUPT;
     if (!rc)
         rc = check_runs(d);

@@ -28,6 +28,7 @@ weft_doc *weft_doc_new(uint32_t agent)
     d->free_run = NIL;
     d->typing = NIL;
     d->cache_leaf = NIL;
+    d->pend_leaf = NIL;
     if (tree__init(d))
         goto fail;
     if (agent != WEFT_NONE && weft_doc_set_agent(d, agent))
@@ -330,55 +331,84 @@ static bool continues(const weft_doc *d, const run *a, const run *b)
            a->text_off + a->bytes == b->text_off;
 }
 
+/* Byte offsets of chars off and off+k of run r, and the UTF-16 units
+ * between them (ASCII runs need no scan). */
+static void run_slice(const weft_doc *d, const run *r, uint32_t off, uint32_t k, uint32_t *b0,
+                      uint32_t *b1, uint32_t *u)
+{
+    if (r->bytes == r->len) {
+        *b0 = off;
+        *b1 = off + k;
+        *u = k;
+        return;
+    }
+    const char *t = doc__run_text(d, r);
+    *b0 = utf8__offset(t, r->bytes, r->len, off);
+    *b1 = *b0 + utf8__offset(t + *b0, r->bytes - *b0, r->len - off, k);
+    *u = utf8__u16(t + *b0, *b1 - *b0);
+}
+
+/* Moves chars [off, off+k) of live run h into the tombstone nb that
+ * continues it: its tail into nb after it, or its head into nb before it.
+ * Nothing splits and nothing merges (backspace, delete key). */
+static int delete_across(weft_doc *d, uint32_t h, run *nb, uint32_t off, uint32_t k, bool tail,
+                         weft_patchlist *patches)
+{
+    run *r = &d->runs[h];
+    uint32_t b0, b1, u;
+    run_slice(d, r, off, k, &b0, &b1, &u);
+    int rc;
+    if (patches) {
+        uint32_t cp, p16;
+        tree__pos(d, h, &cp, &p16);
+        uint32_t o16 = r->bytes == r->len ? off : utf8__u16(doc__run_text(d, r), b0);
+        if ((rc = patch__push(patches, cp + off, p16 + o16, k, u, NULL, 0, 0, 0)))
+            return rc;
+    }
+    idindex *x = &d->ag[r->slot].idx;
+    uint32_t agent = d->ag[r->slot].id;
+    if (tail) {
+        rc = idx__rekey_at(x, &d->rekey_at, nb->seq, nb->seq - k);
+        nb->seq -= k;
+        nb->ol = (weft_id){agent, nb->seq - 1};
+        nb->text_off -= b1 - b0;
+    } else {
+        rc = idx__rekey_at(x, &d->rekey_at, r->seq, r->seq + k);
+        r->seq += k;
+        r->ol = (weft_id){agent, r->seq - 1};
+        r->text_off += b1 - b0;
+    }
+    nb->len += k;
+    nb->bytes += b1 - b0;
+    nb->u16 += u;
+    r->len -= k;
+    r->bytes -= b1 - b0;
+    r->u16 -= u;
+    tree__adjust(d, h, -(int32_t)k, -(int32_t)u);
+    return rc;
+}
+
 /* Deletes chars [off, off+k) of live run h (0 < k, off+k <= len). When the
  * deleted part touches a tombstone that continues the run, the chars move
- * across instead of splitting and merging back (backspace, delete key). */
+ * across instead of splitting and merging back (backspace, delete key).
+ * Otherwise the deleted part becomes its own run; it can merge with a
+ * neighbour only when it is the whole run (a part's neighbours in the same
+ * leaf are the live rest of h, or were just found not to continue it). */
 int doc__delete_in_run(weft_doc *d, uint32_t h, uint32_t off, uint32_t k, weft_patchlist *patches)
 {
     run *r = &d->runs[h];
-    leaf *L = &d->leaves[r->leaf];
+    const leaf *L = &d->leaves[r->leaf];
     uint32_t i = tree__leaf_index(d, h);
-    const char *t = doc__run_text(d, r);
     bool tail = off > 0 && off + k == r->len, head = off == 0 && k < r->len;
     run *nb = NULL;
     if (tail && i + 1 < L->n)
         nb = &d->runs[L->r[i + 1]];
     else if (head && i > 0)
         nb = &d->runs[L->r[i - 1]];
-    if (nb && nb->deleted && (tail ? continues(d, r, nb) : continues(d, nb, r))) {
-        uint32_t b0 = utf8__offset(t, r->bytes, r->len, off);
-        uint32_t b1 = utf8__offset(t, r->bytes, r->len, off + k);
-        uint32_t u = r->bytes == r->len ? k : utf8__u16(t + b0, b1 - b0);
-        int rc;
-        if (patches) {
-            uint32_t cp, p16;
-            tree__pos(d, h, &cp, &p16);
-            uint32_t o16 = r->bytes == r->len ? off : utf8__u16(t, b0);
-            if ((rc = patch__push(patches, cp + off, p16 + o16, k, u, NULL, 0, 0, 0)))
-                return rc;
-        }
-        idindex *x = &d->ag[r->slot].idx;
-        if (tail) {
-            rc = idx__rekey(x, nb->seq, nb->seq - k);
-            nb->seq -= k;
-            nb->ol = (weft_id){d->ag[r->slot].id, nb->seq - 1};
-            nb->text_off -= b1 - b0;
-        } else {
-            rc = idx__rekey(x, r->seq, r->seq + k);
-            r->seq += k;
-            r->ol = (weft_id){d->ag[r->slot].id, r->seq - 1};
-            r->text_off += b1 - b0;
-        }
-        nb->len += k;
-        nb->bytes += b1 - b0;
-        nb->u16 += u;
-        r->len -= k;
-        r->bytes -= b1 - b0;
-        r->u16 -= u;
-        tree__adjust(d, h, -(int32_t)k, -(int32_t)u);
-        return rc;
-    }
+    if (nb && nb->deleted && (tail ? continues(d, r, nb) : continues(d, nb, r)))
+        return delete_across(d, h, nb, off, k, tail, patches);
     int rc;
+    bool whole = off == 0 && k == r->len;
     if (off > 0 && (rc = doc__split(d, h, off, &h)))
         return rc;
     if (d->runs[h].len > k) {
@@ -388,7 +418,8 @@ int doc__delete_in_run(weft_doc *d, uint32_t h, uint32_t off, uint32_t k, weft_p
     }
     if ((rc = doc__mark_deleted(d, h, patches)))
         return rc;
-    doc__merge_around(d, h);
+    if (whole)
+        doc__merge_around(d, h);
     return 0;
 }
 

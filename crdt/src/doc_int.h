@@ -106,6 +106,11 @@ typedef struct idindex {
     uint32_t last; /* chunk of the last lookup (a guess) */
 } idindex;
 
+/* iteration: position (chunk, i) */
+typedef struct idx_pos {
+    uint32_t c, i;
+} idx_pos;
+
 typedef struct agent_slot {
     uint32_t id;
     uint32_t next_seq;
@@ -187,7 +192,12 @@ struct weft_doc {
     /* finger: the run last found by position and its visible start; valid
      * while every visible-length change since was to that run itself */
     uint32_t finger, finger_cp;
+    /* where the ID index entry last moved by a delete is (a guess) */
+    idx_pos rekey_at;
     uint32_t len_cp, len_u16; /* visible totals */
+    /* the inner entries above leaf pend_leaf lack pend_cp / pend_u16 (wrapping
+     * adds): length changes in one leaf walk up once (tree__sync) */
+    uint32_t pend_leaf, pend_cp, pend_u16;
     /* weft_doc_del_get walks forward pieces of reverse records in order */
     size_t dget_i;
     uint32_t dget_rec, dget_off;
@@ -260,6 +270,13 @@ uint32_t tree__leaf_index(const weft_doc *d, uint32_t h);
 int tree__insert_after(weft_doc *d, uint32_t after, uint32_t h);
 void tree__remove(weft_doc *d, uint32_t h);
 void tree__adjust(weft_doc *d, uint32_t h, int32_t dcp, int32_t du16);
+void tree__flush(weft_doc *d);
+/* Brings the inner sums up to date: before reading or restructuring them. */
+static inline void tree__sync(weft_doc *d)
+{
+    if (d->pend_leaf != NIL)
+        tree__flush(d);
+}
 void tree__pos(const weft_doc *d, uint32_t h, uint32_t *cp, uint32_t *u16);
 uint32_t tree__next(const weft_doc *d, uint32_t h);
 uint32_t tree__first(const weft_doc *d);
@@ -276,12 +293,24 @@ int idx__insert(idindex *x, uint32_t key, uint32_t val);
 int idx__remove(idindex *x, uint32_t key);
 int idx__rekey(idindex *x, uint32_t key, uint32_t nkey);
 size_t idx__mem(const idindex *x);
-/* iteration: position (chunk, i) */
-typedef struct idx_pos {
-    uint32_t c, i;
-} idx_pos;
 int idx__seek(const idindex *x, uint32_t seq, idx_pos *p);
 int idx__next(const idindex *x, idx_pos *p, uint32_t *key, uint32_t *val);
+/* idx__rekey with a guess: *at is where entry `key` was last seen (any
+ * value), and is left where it is now. Backspacing and the delete key move
+ * one run's start a char at a time, so the guess is right in a chain. */
+static inline int idx__rekey_at(idindex *x, idx_pos *at, uint32_t key, uint32_t nkey)
+{
+    idx_pos p = *at;
+    if (!(p.c < x->n && p.i < x->c[p.c]->n && x->c[p.c]->key[p.i] == key)) {
+        if (idx__seek(x, key, &p) || x->c[p.c]->key[p.i] != key)
+            return WEFT_E_NOTFOUND;
+    }
+    x->c[p.c]->key[p.i] = nkey;
+    if (p.i == 0)
+        x->first[p.c] = nkey;
+    *at = p;
+    return 0;
+}
 
 /* integrate.c */
 int integrate__apply(weft_doc *d, const weft_op *op, weft_patchlist *patches);

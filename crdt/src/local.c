@@ -12,19 +12,52 @@ static weft_id first_id(const weft_doc *d, uint32_t h)
     return (weft_id){d->ag[d->runs[h].slot].id, d->runs[h].seq};
 }
 
+/* Typing one ASCII char where my last insert ended (d->typing): the run
+ * grows by one char and the op continues the last one. 0 when done, 1 when
+ * the general path must do it (no room in the arena, say). */
+static int type_char(weft_doc *d, char c, const char *utf8, weft_oplist *out, int *rc)
+{
+    agent_slot *me = &d->ag[d->me];
+    run *r = &d->runs[d->typing];
+    uint32_t seq = me->next_seq;
+    if (r->slot != d->me || r->seq + r->len != seq || r->deleted ||
+        r->text_off + r->bytes != me->text_n || me->text_n == me->text_cap ||
+        seq + 1 >= UINT32_MAX)
+        return 1;
+    me->text[me->text_n++] = c;
+    r->len++;
+    r->bytes++;
+    r->u16++;
+    d->hint = d->typing_idx; /* a guess: merges may have moved it */
+    tree__adjust(d, d->typing, 1, 1);
+    d->typing_idx = d->hint;
+    d->typing_cp++;
+    me->next_seq = seq + 1;
+    *rc = doc__span_record(d, d->me, seq, 1);
+    if (!*rc && out) {
+        weft_op op = {WEFT_OP_INS, {me->id, seq},  1,    {me->id, seq - 1},
+                      r->or,       WEFT_ID_NONE, utf8, 1};
+        *rc = weft_oplist_push(out, &op);
+    }
+    return 0;
+}
+
 int weft_doc_insert(weft_doc *d, uint32_t pos, const char *utf8, size_t bytes, weft_oplist *out)
 {
     if (d->me == NIL)
         return WEFT_E_READONLY;
+    int rc = 0;
+    if (bytes == 1 && (unsigned char)utf8[0] < 0x80 && d->typing != NIL && pos == d->typing_cp &&
+        pos <= d->len_cp && type_char(d, utf8[0], utf8, out, &rc) == 0)
+        return rc;
     if (bytes > UINT32_MAX / 4)
         return WEFT_E_RANGE;
     uint32_t cps = 1, u16 = 1;
-    int rc = 0;
     if (bytes != 1 || (unsigned char)utf8[0] >= 0x80) /* one ASCII char: typing */
         rc = weft_utf8_count(utf8, bytes, &cps, &u16);
     if (rc)
         return rc;
-    if (pos > weft_doc_len(d))
+    if (pos > d->len_cp)
         return WEFT_E_RANGE;
     if (cps == 0)
         return 0;

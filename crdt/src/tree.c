@@ -43,6 +43,7 @@ int tree__init(weft_doc *d)
     d->cache_leaf = NIL;
     d->finger = NIL;
     d->typing = NIL;
+    d->pend_leaf = NIL;
     return 0;
 }
 
@@ -187,6 +188,7 @@ static int inner_add(weft_doc *d, uint32_t p, uint32_t at, uint32_t child, int k
 /* Links new leaf nl after lf and hangs it in the tree. */
 static int leaf_link_after(weft_doc *d, uint32_t lf, uint32_t nl)
 {
+    tree__sync(d);
     leaf *L = &d->leaves[lf], *N = &d->leaves[nl];
     N->prev = lf;
     N->next = L->next;
@@ -228,6 +230,7 @@ static int leaf_link_after(weft_doc *d, uint32_t lf, uint32_t nl)
 /* Splits full leaf lf in two halves; returns the new right leaf. */
 static int leaf_split(weft_doc *d, uint32_t lf, uint32_t *out)
 {
+    tree__sync(d);
     uint32_t nl;
     if (leaf_new(d, &nl))
         return WEFT_E_NOMEM;
@@ -250,6 +253,21 @@ static int leaf_split(weft_doc *d, uint32_t lf, uint32_t *out)
     return leaf_link_after(d, lf, nl);
 }
 
+/* Adds the pending deltas to the inner entries above the pending leaf. */
+void tree__flush(weft_doc *d)
+{
+    const leaf *L = &d->leaves[d->pend_leaf];
+    uint32_t i = L->pidx, p = L->parent;
+    while (p != NIL) {
+        inner *in = &d->inners[p];
+        in->cp[i] += d->pend_cp;
+        in->u16[i] += d->pend_u16;
+        i = in->pidx;
+        p = in->parent;
+    }
+    d->pend_leaf = NIL;
+}
+
 void tree__adjust(weft_doc *d, uint32_t h, int32_t dcp, int32_t du16)
 {
     if (h != d->typing)
@@ -267,15 +285,13 @@ void tree__adjust(weft_doc *d, uint32_t h, int32_t dcp, int32_t du16)
     L->vcp[tree__leaf_index(d, h)] += (uint32_t)dcp;
     L->cp += (uint32_t)dcp;
     L->u16 += (uint32_t)du16;
-    uint32_t i = L->pidx;
-    uint32_t p = L->parent;
-    while (p != NIL) {
-        inner *in = &d->inners[p];
-        in->cp[i] += (uint32_t)dcp;
-        in->u16[i] += (uint32_t)du16;
-        i = in->pidx;
-        p = in->parent;
+    if (lf != d->pend_leaf) { /* the inner sums above lf lag from here on */
+        tree__sync(d);
+        d->pend_leaf = lf;
+        d->pend_cp = d->pend_u16 = 0;
     }
+    d->pend_cp += (uint32_t)dcp;
+    d->pend_u16 += (uint32_t)du16;
 }
 
 int tree__insert_after(weft_doc *d, uint32_t after, uint32_t h)
@@ -332,6 +348,7 @@ void tree__remove(weft_doc *d, uint32_t h)
 
 uint32_t tree__len(const weft_doc *d, int by16)
 {
+    tree__sync((weft_doc *)d); /* the sums' value does not change */
     uint32_t cp, u16;
     totals(d, d->root, d->height == 0, &cp, &u16);
     return by16 ? u16 : cp;
@@ -361,6 +378,7 @@ int tree__find(weft_doc *d, uint32_t pos, int by16, uint32_t *h, uint32_t *off)
         }
     }
     {
+        tree__sync(d);
         uint32_t node = d->root;
         for (uint32_t ht = d->height; ht > 0; ht--) {
             const inner *in = &d->inners[node];
@@ -416,6 +434,7 @@ in_leaf : {
 
 void tree__pos(const weft_doc *d, uint32_t h, uint32_t *cp, uint32_t *u16)
 {
+    tree__sync((weft_doc *)d); /* the sums' value does not change */
     uint32_t a = 0, b = 0;
     uint32_t lf = d->runs[h].leaf;
     const leaf *L = &d->leaves[lf];

@@ -59,14 +59,15 @@ void weft_oplist_cleanup(weft_oplist *l)
     memset(l, 0, sizeof *l);
 }
 
-static bool op_follows(const weft_op *a, const weft_op *b)
+/* Whether op b (with its text at `text`) continues op a, so they can be one. */
+static bool op_follows(const weft_op *a, const weft_op *b, const char *text)
 {
     if (a->kind != b->kind || a->id.agent != b->id.agent || a->id.seq + a->len != b->id.seq)
         return false;
     if (a->kind == WEFT_OP_DEL)
         return a->target.agent == b->target.agent && a->target.seq + a->len == b->target.seq;
     return b->ol.agent == a->id.agent && b->ol.seq == b->id.seq - 1 && weft_id_eq(a->or, b->or) &&
-           a->text + a->bytes == b->text;
+           a->text + a->bytes == text;
 }
 
 int weft_oplist_push(weft_oplist *l, const weft_op *op)
@@ -88,20 +89,17 @@ int weft_oplist_push(weft_oplist *l, const weft_op *op)
         if (rc)
             return rc;
     }
-    weft_op *last = l->n ? &l->ops[l->n - 1] : NULL;
-    if (last) {
-        weft_op o = *op;
-        o.text = text;
-        o.bytes = bytes;
-        if (op_follows(last, &o)) {
-            last->len += op->len;
-            last->bytes += bytes;
-            return 0;
-        }
+    if (l->n && op_follows(&l->ops[l->n - 1], op, text)) {
+        weft_op *last = &l->ops[l->n - 1];
+        last->len += op->len;
+        last->bytes += bytes;
+        return 0;
     }
-    int rc = grow((void **)&l->ops, &l->cap, l->n + 1, sizeof(weft_op));
-    if (rc)
-        return rc;
+    if (l->n == l->cap) {
+        int rc = grow((void **)&l->ops, &l->cap, l->n + 1, sizeof(weft_op));
+        if (rc)
+            return rc;
+    }
     weft_op *o = &l->ops[l->n++];
     *o = *op;
     o->text = text;
