@@ -333,12 +333,12 @@ const ROWS = [
   { sc: 'S1', name: 'S1 edit→peer p50 ms', v: res((x) => x.lat?.p50), fmt: 'ms', target: '≤ 0.3', met: (w) => w <= 0.3 },
   { sc: 'S1', name: 'S1 edit→peer p99 ms', v: res((x) => x.lat?.p99), fmt: 'ms', target: '≤ 1', met: (w) => w <= 1 },
   { sc: 'S2', name: 'S2 fan-out p99 ms', v: res((x) => x.lat?.p99), fmt: 'ms', target: '≤ 5', met: (w) => w <= 5 },
-  { sc: 'S2', name: 'S2 server CPU % core', v: (r) => r.serverCpu, fmt: 'pct', target: '≤ best peer / 5', met: (w, peers) => bestPeer(peers, 'min') !== null && w <= bestPeer(peers, 'min') / 5 },
+  { sc: 'S2', name: 'S2 server CPU % core', v: (r) => r.serverCpu, fmt: 'pct', target: '≤ best peer / 5', met: (w, peers) => (bestPeer(peers, 'min') === null ? null : w <= bestPeer(peers, 'min') / 5) },
   { sc: 'S2', name: 'S2 server RSS MB', v: (r) => r.serverRss && r.serverRss.max / MB, fmt: 'mb' },
   { sc: 'S2', name: 'S2 converged', v: res((x) => x.converged), fmt: 'bool' },
   { sc: 'S3', name: 'S3 delivered ops/s', v: res((x) => x.opsPerSec), fmt: 'int' },
   { sc: 'S3', name: 'S3 p99 ms', v: res((x) => x.lat?.p99), fmt: 'ms', target: '≤ 5', met: (w) => w <= 5 },
-  { sc: 'S3', name: 'S3 server CPU % core', v: (r) => r.serverCpu, fmt: 'pct', target: '≤ best peer / 5', met: (w, peers) => bestPeer(peers, 'min') !== null && w <= bestPeer(peers, 'min') / 5 },
+  { sc: 'S3', name: 'S3 server CPU % core', v: (r) => r.serverCpu, fmt: 'pct', target: '≤ best peer / 5', met: (w, peers) => (bestPeer(peers, 'min') === null ? null : w <= bestPeer(peers, 'min') / 5) },
   { sc: 'S3', name: 'S3 server RSS MB', v: (r) => r.serverRss && r.serverRss.max / MB, fmt: 'mb' },
   { sc: 'S3', name: 'S3 converged', v: res((x) => x.converged), fmt: 'bool' },
   { sc: 'S3x10', name: 'S3x10 delivered ops/s', v: res((x) => x.opsPerSec), fmt: 'int' },
@@ -405,7 +405,10 @@ function table(results, systems, scenarios) {
     }
     cells.push(row.target ?? '');
     let met = '';
-    if (row.met && hasWeft) met = w === null ? '—' : row.met(w, peers.map(val)) ? 'met' : '**not met**';
+    if (row.met && hasWeft) {
+      const ok = w === null ? null : row.met(w, peers.map(val));
+      met = ok === null ? '—' : ok ? 'met' : '**not met**';
+    }
     cells.push(met);
     lines.push(`| ${cells.join(' | ')} |`);
   }
@@ -474,7 +477,7 @@ async function main() {
       if (!r) continue;
       for (const f of r.flags) flagged.push(`${sys} ${sc}: ${f}`);
       for (const n of [...r.notes, ...(r.result?.notes ?? [])]) notes.push(`${sys} ${sc}: ${n}`);
-      if (sc !== 'S4' && r.clientCpu !== undefined) notes.push(`${sys} ${sc}: server ${fmt(r.serverCpu, 'pct')}% / client ${fmt(r.clientCpu, 'pct')}% of a core over ${r.window?.toFixed(1)} s`);
+      if (sc !== 'S4' && r.clientCpu !== undefined && r.window >= 0.5) notes.push(`${sys} ${sc}: server ${fmt(r.serverCpu, 'pct')}% / client ${fmt(r.clientCpu, 'pct')}% of a core over ${r.window?.toFixed(1)} s`);
     }
   }
   if (flagged.length) { console.log('\nFlagged:'); for (const f of flagged) console.log(`- ${f}`); }
