@@ -269,7 +269,6 @@ int tree__find(weft_doc *d, uint32_t pos, int by16, uint32_t *h, uint32_t *off);
 uint32_t tree__leaf_index(const weft_doc *d, uint32_t h);
 int tree__insert_after(weft_doc *d, uint32_t after, uint32_t h);
 void tree__remove(weft_doc *d, uint32_t h);
-void tree__adjust(weft_doc *d, uint32_t h, int32_t dcp, int32_t du16);
 void tree__flush(weft_doc *d);
 /* Brings the inner sums up to date: before reading or restructuring them. */
 static inline void tree__sync(weft_doc *d)
@@ -277,6 +276,33 @@ static inline void tree__sync(weft_doc *d)
     if (d->pend_leaf != NIL)
         tree__flush(d);
 }
+/* Changes run h's visible length (it is entry i of its leaf) by dcp code
+ * points and du16 UTF-16 units: the leaf at once, the inner entries above
+ * it later (pend_leaf). Forgets the caches the change makes stale. */
+static inline void tree__adjust_at(weft_doc *d, uint32_t h, uint32_t i, int32_t dcp, int32_t du16)
+{
+    if (h != d->typing)
+        d->typing = NIL;
+    uint32_t lf = d->runs[h].leaf;
+    if (lf != d->cache_leaf)
+        d->cache_leaf = NIL;
+    if (h != d->finger)
+        d->finger = NIL;
+    d->len_cp += (uint32_t)dcp;
+    d->len_u16 += (uint32_t)du16;
+    leaf *L = &d->leaves[lf];
+    L->vcp[i] += (uint32_t)dcp;
+    L->cp += (uint32_t)dcp;
+    L->u16 += (uint32_t)du16;
+    if (lf != d->pend_leaf) { /* the inner sums above lf lag from here on */
+        tree__sync(d);
+        d->pend_leaf = lf;
+        d->pend_cp = d->pend_u16 = 0;
+    }
+    d->pend_cp += (uint32_t)dcp;
+    d->pend_u16 += (uint32_t)du16;
+}
+void tree__adjust(weft_doc *d, uint32_t h, int32_t dcp, int32_t du16);
 void tree__pos(const weft_doc *d, uint32_t h, uint32_t *cp, uint32_t *u16);
 uint32_t tree__next(const weft_doc *d, uint32_t h);
 uint32_t tree__first(const weft_doc *d);
@@ -316,6 +342,9 @@ static inline int idx__rekey_at(idindex *x, idx_pos *at, uint32_t key, uint32_t 
 int integrate__apply(weft_doc *d, const weft_op *op, weft_patchlist *patches);
 
 /* values.c */
+/* weft_oplist_push of the insert of one char c (one byte) with ID
+ * (agent, seq), origin-left (agent, seq-1) and origin-right `or`. */
+int oplist__push_char(weft_oplist *l, uint32_t agent, uint32_t seq, weft_id or, const char *c);
 int patch__push(weft_patchlist *l, uint32_t pos, uint32_t pos16, uint32_t del, uint32_t del16,
                 const char *text, uint32_t bytes, uint32_t ins, uint32_t ins16);
 

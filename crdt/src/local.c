@@ -15,7 +15,7 @@ static weft_id first_id(const weft_doc *d, uint32_t h)
 /* Typing one ASCII char where my last insert ended (d->typing): the run
  * grows by one char and the op continues the last one. 0 when done, 1 when
  * the general path must do it (no room in the arena, say). */
-static int type_char(weft_doc *d, char c, const char *utf8, weft_oplist *out, int *rc)
+static int type_char(weft_doc *d, const char *utf8, weft_oplist *out, int *rc)
 {
     agent_slot *me = &d->ag[d->me];
     run *r = &d->runs[d->typing];
@@ -24,21 +24,22 @@ static int type_char(weft_doc *d, char c, const char *utf8, weft_oplist *out, in
         r->text_off + r->bytes != me->text_n || me->text_n == me->text_cap ||
         seq + 1 >= UINT32_MAX)
         return 1;
-    me->text[me->text_n++] = c;
+    me->text[me->text_n++] = *utf8;
     r->len++;
     r->bytes++;
     r->u16++;
-    d->hint = d->typing_idx; /* a guess: merges may have moved it */
-    tree__adjust(d, d->typing, 1, 1);
-    d->typing_idx = d->hint;
+    const leaf *L = &d->leaves[r->leaf];
+    uint32_t i = d->typing_idx; /* a guess: merges may have moved it */
+    if (i >= L->n || L->r[i] != d->typing) {
+        d->hint = i;
+        d->typing_idx = i = tree__leaf_index(d, d->typing);
+    }
+    tree__adjust_at(d, d->typing, i, 1, 1);
     d->typing_cp++;
     me->next_seq = seq + 1;
     *rc = doc__span_record(d, d->me, seq, 1);
-    if (!*rc && out) {
-        weft_op op = {WEFT_OP_INS, {me->id, seq},  1,    {me->id, seq - 1},
-                      r->or,       WEFT_ID_NONE, utf8, 1};
-        *rc = weft_oplist_push(out, &op);
-    }
+    if (!*rc && out)
+        *rc = oplist__push_char(out, me->id, seq, r->or, utf8);
     return 0;
 }
 
@@ -48,7 +49,7 @@ int weft_doc_insert(weft_doc *d, uint32_t pos, const char *utf8, size_t bytes, w
         return WEFT_E_READONLY;
     int rc = 0;
     if (bytes == 1 && (unsigned char)utf8[0] < 0x80 && d->typing != NIL && pos == d->typing_cp &&
-        pos <= d->len_cp && type_char(d, utf8[0], utf8, out, &rc) == 0)
+        pos <= d->len_cp && type_char(d, utf8, out, &rc) == 0)
         return rc;
     if (bytes > UINT32_MAX / 4)
         return WEFT_E_RANGE;

@@ -270,28 +270,12 @@ void tree__flush(weft_doc *d)
 
 void tree__adjust(weft_doc *d, uint32_t h, int32_t dcp, int32_t du16)
 {
-    if (h != d->typing)
-        d->typing = NIL;
-    if (dcp == 0 && du16 == 0)
+    if (dcp == 0 && du16 == 0) {
+        if (h != d->typing)
+            d->typing = NIL;
         return;
-    uint32_t lf = d->runs[h].leaf;
-    if (lf != d->cache_leaf)
-        d->cache_leaf = NIL;
-    if (h != d->finger)
-        d->finger = NIL;
-    d->len_cp += (uint32_t)dcp;
-    d->len_u16 += (uint32_t)du16;
-    leaf *L = &d->leaves[lf];
-    L->vcp[tree__leaf_index(d, h)] += (uint32_t)dcp;
-    L->cp += (uint32_t)dcp;
-    L->u16 += (uint32_t)du16;
-    if (lf != d->pend_leaf) { /* the inner sums above lf lag from here on */
-        tree__sync(d);
-        d->pend_leaf = lf;
-        d->pend_cp = d->pend_u16 = 0;
     }
-    d->pend_cp += (uint32_t)dcp;
-    d->pend_u16 += (uint32_t)du16;
+    tree__adjust_at(d, h, tree__leaf_index(d, h), dcp, du16);
 }
 
 int tree__insert_after(weft_doc *d, uint32_t after, uint32_t h)

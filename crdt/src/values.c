@@ -107,6 +107,35 @@ int weft_oplist_push(weft_oplist *l, const weft_op *op)
     return 0;
 }
 
+int oplist__push_char(weft_oplist *l, uint32_t agent, uint32_t seq, weft_id or, const char *c)
+{
+    if (l->text_n + 1 >= l->text_cap || l->n == l->cap) { /* no room: the general way */
+        weft_op op = {WEFT_OP_INS, {agent, seq}, 1, {agent, seq - 1}, or, WEFT_ID_NONE, c, 1};
+        return weft_oplist_push(l, &op);
+    }
+    char *dst = l->text + l->text_n++;
+    *dst = *c;
+    if (l->n) { /* op_follows: the origin-left continues by construction */
+        weft_op *a = &l->ops[l->n - 1];
+        if (a->kind == WEFT_OP_INS && a->id.agent == agent && a->id.seq + a->len == seq &&
+            weft_id_eq(a->or, or) && a->text + a->bytes == dst) {
+            a->len++;
+            a->bytes++;
+            return 0;
+        }
+    }
+    weft_op *o = &l->ops[l->n++];
+    o->kind = WEFT_OP_INS;
+    o->id = (weft_id){agent, seq};
+    o->len = 1;
+    o->ol = (weft_id){agent, seq - 1};
+    o->or = or ;
+    o->target = WEFT_ID_NONE;
+    o->text = dst;
+    o->bytes = 1;
+    return 0;
+}
+
 void weft_patchlist_init(weft_patchlist *l)
 {
     memset(l, 0, sizeof *l);
