@@ -1,5 +1,9 @@
-// snapshot.js — the format-2 snapshot of docs/protocol.md §5, decoded into
+// snapshot.js — the format-3 snapshot of docs/protocol.md §5, decoded into
 // the engine's load format {runs, dels, spans} (crdt/wasm/weft-engine.js).
+// The snapshot stores delete records in the engine's compact form (a
+// backspace run is one reverse record); the load format lists them
+// forward-only, one piece per backspaced char, and the engine merges the
+// pieces back (mergeDel below is its rule).
 //
 // The frame around it was already scanned and parsed by codec.js; here the
 // 16 sections are inflated (raw deflate, each to exactly its declared size,
@@ -76,11 +80,41 @@ function putVarint(out, v) {
   out.push(v);
 }
 
-// The inflated content of a document's format-2 snapshot (the 15 columns
+// Appends delete record d ({agent, seq, target, len, rev}) to the compact
+// list recs, merging it into the last record as the engine does
+// (doc__del_record; crdt/src/snapshot.c load_del_append): a forward record
+// as one piece, a reverse one char by char.
+export function mergeDel(recs, d) {
+  const l = recs[recs.length - 1];
+  let { seq, len } = d;
+  let tseq = d.target.seq;
+  if (l && l.agent === d.agent && add32(l.seq, l.len) === seq && l.target.agent === d.target.agent) {
+    const first = d.rev ? 1 : len;
+    const lo = l.rev ? l.target.seq - l.len + 1 : l.target.seq;
+    if ((!l.rev || l.len === 1) && l.target.seq + l.len === tseq) {
+      l.rev = false;
+      l.len += first;
+      if (first === len) return;
+      seq = add32(seq, 1);
+      tseq -= 1;
+      len -= 1;
+    } else if ((l.rev || l.len === 1) && first === 1 && lo === tseq + 1) {
+      l.rev = true;
+      l.len += len;
+      return;
+    }
+  }
+  recs.push({ agent: d.agent, seq, target: { agent: d.target.agent, seq: tseq }, len, rev: !!d.rev && len > 1 });
+}
+
+// The inflated content of a document's format-3 snapshot (the 15 columns
 // and the text, as the C encoder writes them before deflating), from the
-// engine's canonical runs, delete records and spans. Deflated bytes differ
-// between deflaters; this content does not, so tests compare it.
-export function snapshotColumns({ runs, dels, spans }) {
+// engine's canonical runs, delete records (forward pieces, as the engine
+// lists them) and spans. Deflated bytes differ between deflaters; this
+// content does not, so tests compare it.
+export function snapshotColumns({ runs, dels: pieces, spans }) {
+  const dels = [];
+  for (const d of pieces) mergeDel(dels, d);
   const seen = new Set();
   const sameId = (a, b) => a && b && a.agent === b.agent && a.seq === b.seq;
   const olCode = (r, i) => {
@@ -129,7 +163,7 @@ export function snapshotColumns({ runs, dels, spans }) {
     putVarint(col[9], idx.get(d.target.agent));
     putVarint(col[10], zz(d.target.seq - prevT));
     prevT = d.target.seq;
-    putVarint(col[11], d.len);
+    putVarint(col[11], d.len * 2 + (d.rev ? 1 : 0));
   }
   const sEnd = new Map();
   for (const sp of spans) {
@@ -144,11 +178,11 @@ export function snapshotColumns({ runs, dels, spans }) {
   };
 }
 
-// value: [2, lsn, vv, [Section x 15], text Section], msgpack-decoded.
+// value: [3, lsn, vv, [Section x 15], text Section], msgpack-decoded.
 // Returns {lsn, vv, runs, dels, spans, text} (text: the visible text).
 export async function decodeSnapshot(value, { maxInflate = MAX_INFLATE } = {}) {
   if (!Array.isArray(value) || value.length !== 5) fail('SHAPE', 'a snapshot is an array of 5');
-  if (value[0] !== 2) fail('FORMAT', `snapshot format ${value[0]}`);
+  if (value[0] !== 3) fail('FORMAT', `snapshot format ${value[0]}`);
   const [, lsn, vv, cols, textSec] = value;
   if (!Array.isArray(cols) || cols.length !== 15 || !cols.every(isSection) || !isSection(textSec))
     fail('SHAPE', 'a snapshot has 15 column sections and a text section');
@@ -228,17 +262,39 @@ export async function decodeSnapshot(value, { maxInflate = MAX_INFLATE } = {}) {
   }
   if (at !== text.length) fail('VALUE', 'snapshot text longer than its runs');
 
-  const dels = [];
+  // Delete records, compact: d_len = len << 1 | rev. Each must be one the
+  // engine keeps as it is (not merged into the one before).
+  const recs = [];
   const dEnd = new Map();
   let prevT = 0;
   for (let i = 0; i < dAgent.length; i++) {
     const agent = agentAt(dAgent[i]);
-    const len = need(dLen, i, 'd_len');
+    const lenRev = need(dLen, i, 'd_len');
+    const len = Math.floor(lenRev / 2), rev = lenRev % 2 === 1;
     const seq = add32(dEnd.get(agent) ?? 0, unzz(need(dSeq, i, 'd_seq')));
     const tseq = add32(prevT, unzz(need(dTseq, i, 'd_tseq')));
     prevT = tseq;
+    if (len === 0 || seq + len > 2 ** 32 || (rev ? tseq < len - 1 : tseq + len > 2 ** 32))
+      fail('VALUE', `delete record ${i}`);
+    if (rev && len === 1) fail('NONCANONICAL', `delete record ${i}: a reverse record of one char`);
     dEnd.set(agent, add32(seq, len));
-    dels.push({ agent, seq, target: { agent: agentAt(need(dTagent, i, 'd_tagent')), seq: tseq }, len });
+    const d = { agent, seq, target: { agent: agentAt(need(dTagent, i, 'd_tagent')), seq: tseq }, len, rev };
+    mergeDel(recs, { ...d, target: { ...d.target } });
+    const got = recs[recs.length - 1];
+    if (recs.length !== i + 1 || got.seq !== seq || got.len !== len || got.rev !== rev || got.target.seq !== tseq)
+      fail('NONCANONICAL', `delete record ${i} continues the one before`);
+  }
+  if (dSeq.length !== recs.length || dTagent.length !== recs.length || dTseq.length !== recs.length || dLen.length !== recs.length)
+    fail('TRAILING', 'delete columns of different lengths');
+  // The engine's load format: forward pieces.
+  const dels = [];
+  for (const r of recs) {
+    if (!r.rev) {
+      dels.push({ agent: r.agent, seq: r.seq, target: r.target, len: r.len });
+      continue;
+    }
+    for (let k = 0; k < r.len; k++)
+      dels.push({ agent: r.agent, seq: add32(r.seq, k), target: { agent: r.target.agent, seq: r.target.seq - k }, len: 1 });
   }
   const spans = [];
   const sEnd = new Map();

@@ -2,7 +2,7 @@
  * (key, val) pairs. An entry covers [key, next key). Appends at the end
  * (new seqs) are O(1); inserts in the middle (run splits) move at most one
  * chunk's entries and, when a chunk fills, the chunk pointer array. */
-#include "doc_int.h"
+#include "load_int.h"
 
 void idx__cleanup(idindex *x)
 {
@@ -210,4 +210,32 @@ int idx__rekey(idindex *x, uint32_t key, uint32_t nkey)
     if (i == 0)
         x->first[ci] = nkey;
     return 0;
+}
+
+int idx__build(idindex *x, const uint32_t *key, const uint32_t *val, uint32_t n)
+{
+    uint32_t nc = n / CHUNK_MAX + (n % CHUNK_MAX != 0);
+    if (nc == 0)
+        return 0;
+    x->c = malloc((size_t)nc * sizeof *x->c);
+    x->first = malloc((size_t)nc * sizeof *x->first);
+    if (!x->c || !x->first)
+        goto nomem;
+    x->cap = nc;
+    for (uint32_t i = 0; i < nc; i++) {
+        uint32_t at = i * CHUNK_MAX, k = n - at < CHUNK_MAX ? n - at : CHUNK_MAX;
+        chunk *c = malloc(sizeof *c); /* only [0, n) of a chunk is ever read */
+        if (!c)
+            goto nomem;
+        c->n = k;
+        memcpy(c->key, key + at, k * sizeof *key);
+        memcpy(c->val, val + at, k * sizeof *val);
+        x->c[x->n++] = c;
+        x->first[i] = key[at];
+    }
+    x->last = 0;
+    return 0;
+nomem:
+    idx__cleanup(x);
+    return WEFT_E_NOMEM;
 }

@@ -1,7 +1,7 @@
 /* snapshot.c — canonical runs, delete records and spans out; a document
  * rebuilt from them in. Loading checks that the pieces fit together, since
  * they come from disk or the network. */
-#include "doc_int.h"
+#include "load_int.h"
 
 void weft_run_iter_init(weft_run_iter *it, const weft_doc *d)
 {
@@ -72,13 +72,26 @@ weft_del weft_doc_del_get(const weft_doc *d, size_t i)
         m->dget_i++;
     }
     if (m->dget_rec >= d->ndels)
-        return (weft_del){WEFT_ID_NONE, WEFT_ID_NONE, 0};
+        return (weft_del){WEFT_ID_NONE, WEFT_ID_NONE, 0, false};
     const del_rec *r = &d->dels[m->dget_rec];
     uint32_t agent = d->ag[r->slot].id;
     if (!r->rev)
-        return (weft_del){{agent, r->seq}, r->target, r->len};
+        return (weft_del){{agent, r->seq}, r->target, r->len, false};
     return (weft_del){
-        {agent, r->seq + m->dget_off}, {r->target.agent, del__target_of(r, m->dget_off)}, 1};
+        {agent, r->seq + m->dget_off}, {r->target.agent, del__target_of(r, m->dget_off)}, 1, false};
+}
+
+size_t weft_doc_delrec_count(const weft_doc *d)
+{
+    return d->ndels;
+}
+
+weft_del weft_doc_delrec_get(const weft_doc *d, size_t i)
+{
+    if (i >= d->ndels)
+        return (weft_del){WEFT_ID_NONE, WEFT_ID_NONE, 0, false};
+    const del_rec *r = &d->dels[i];
+    return (weft_del){{d->ag[r->slot].id, r->seq}, r->target, r->len, r->rev != 0};
 }
 
 size_t weft_doc_span_count(const weft_doc *d)
@@ -92,14 +105,36 @@ weft_span weft_doc_span_get(const weft_doc *d, size_t i)
     return (weft_span){d->ag[s->slot].id, s->seq, s->len};
 }
 
+/* ---- loading -----------------------------------------------------------
+ *
+ * load_run and load_del only append to the run pool and the delete record
+ * list: the pool of a new document is empty, so run handles are document
+ * order. load_finish sorts every agent's entries (runs and delete records
+ * by first seq) once and checks and builds everything from those arrays
+ * (load_int.h). */
+
 static int load_begin(weft_doc *d)
 {
     if (d->loading)
         return 0;
-    if (d->nspans || d->ndels || d->live_runs)
+    if (d->nspans || d->ndels || d->nruns || d->live_runs)
         return WEFT_E_BADLOAD;
     d->loading = 1;
     return 0;
+}
+
+/* true when p[0..n) is all ASCII (a word at a time). */
+static bool all_ascii(const char *p, size_t n)
+{
+    uint64_t acc = 0, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, p + i, 8);
+        acc |= w;
+    }
+    for (; i < n; i++)
+        acc |= (unsigned char)p[i];
+    return (acc & 0x8080808080808080u) == 0;
 }
 
 int weft_doc_load_run(weft_doc *d, const weft_run *in)
@@ -111,33 +146,75 @@ int weft_doc_load_run(weft_doc *d, const weft_run *in)
     if (in->agent == WEFT_NONE || in->len == 0 || (uint64_t)in->seq + in->len >= UINT32_MAX ||
         (!in->text && in->bytes))
         return WEFT_E_BADLOAD;
-    if ((rc = weft_utf8_count(in->text, in->bytes, &cps, &u16)))
-        return rc;
-    if (cps != in->len)
-        return WEFT_E_BADLOAD;
+    if (in->bytes == in->len && all_ascii(in->text, in->bytes)) {
+        cps = u16 = in->len;
+    } else {
+        if ((rc = weft_utf8_count(in->text, in->bytes, &cps, &u16)))
+            return rc;
+        if (cps != in->len)
+            return WEFT_E_BADLOAD;
+    }
     if ((rc = doc__slot_get(d, in->agent, &slot)))
         return rc;
-    /* duplicates and overlaps are caught by finish_coverage */
-    if ((rc = doc__arena_append(d, slot, in->text, in->bytes, &off)))
+    /* duplicates and overlaps are caught by finish_sort */
+    agent_slot *a = &d->ag[slot];
+    if (a->text_cap - a->text_n >= in->bytes) {
+        if (in->bytes)
+            memcpy(a->text + a->text_n, in->text, in->bytes);
+        off = a->text_n;
+        a->text_n += in->bytes;
+    } else if ((rc = doc__arena_grow(d, slot, in->text, in->bytes, &off))) {
         return rc;
-    uint32_t h = doc__run_new(d);
-    if (h == NIL)
+    }
+    if (d->nruns == d->runs_cap &&
+        doc__grow((void **)&d->runs, &d->runs_cap, d->nruns + 1, sizeof(run)))
         return WEFT_E_NOMEM;
-    run *r = &d->runs[h];
-    r->slot = slot;
-    r->seq = in->seq;
-    r->len = in->len;
-    r->ol = in->ol;
-    r->or = in->or ;
-    r->text_off = off;
-    r->bytes = in->bytes;
-    r->u16 = u16;
-    r->deleted = in->deleted;
-    const leaf *last = &d->leaves[d->last_leaf];
-    uint32_t after = last->n ? last->r[last->n - 1] : NIL;
-    if ((rc = tree__insert_after(d, after, h)))
-        return rc;
-    return idx__insert(&d->ag[slot].idx, in->seq, h);
+    d->runs[d->nruns++] = (run){.slot = slot,
+                                .seq = in->seq,
+                                .len = in->len,
+                                .ol = in->ol,
+                                .or = in->or,
+                                .text_off = off,
+                                .bytes = in->bytes,
+                                .u16 = u16,
+                                .leaf = NIL,
+                                .deleted = in->deleted};
+    d->live_runs++;
+    return 0;
+}
+
+/* Appends a delete record, merged into the last one by the rule of
+ * doc__del_record (forward: one piece; reverse: char by char), without
+ * indexing it: finish_sort indexes all of them. */
+static int load_del_append(weft_doc *d, uint32_t slot, const weft_del *in)
+{
+    uint32_t seq = in->id.seq, len = in->len, tseq = in->target.seq;
+    if (d->ndels > 0) {
+        del_rec *l = &d->dels[d->ndels - 1];
+        if (l->slot == slot && l->seq + l->len == seq && l->target.agent == in->target.agent) {
+            uint32_t first = in->rev ? 1 : len; /* what arrives first */
+            if ((!l->rev || l->len == 1) && l->target.seq + l->len == tseq) {
+                l->rev = 0;
+                l->len += first;
+                if (first == len)
+                    return 0;
+                seq++; /* a reverse record's first char continued l forward */
+                tseq--;
+                len--;
+            } else if ((l->rev || l->len == 1) && first == 1 && del__lo(l) == tseq + 1) {
+                l->rev = 1;
+                l->len += len; /* each char of a reverse record continues it */
+                return 0;
+            }
+        }
+    }
+    if (d->ndels >= DEL_BIT - 1)
+        return WEFT_E_OVERFLOW;
+    if (doc__grow((void **)&d->dels, &d->dels_cap, d->ndels + 1, sizeof(del_rec)))
+        return WEFT_E_NOMEM;
+    d->dels[d->ndels++] =
+        (del_rec){slot, seq, (weft_id){in->target.agent, tseq}, len, in->rev && len > 1};
+    return 0;
 }
 
 int weft_doc_load_del(weft_doc *d, const weft_del *in)
@@ -148,7 +225,8 @@ int weft_doc_load_del(weft_doc *d, const weft_del *in)
     uint32_t slot;
     if (in->id.agent == WEFT_NONE || in->target.agent == WEFT_NONE || in->len == 0 ||
         (uint64_t)in->id.seq + in->len >= UINT32_MAX ||
-        (uint64_t)in->target.seq + in->len >= UINT32_MAX)
+        (in->rev ? in->len < 2 || in->target.seq < in->len - 1
+                 : (uint64_t)in->target.seq + in->len >= UINT32_MAX))
         return WEFT_E_BADLOAD;
     if ((rc = doc__slot_get(d, in->id.agent, &slot)))
         return rc;
@@ -156,7 +234,7 @@ int weft_doc_load_del(weft_doc *d, const weft_del *in)
     if (d->ndels && d->dels[d->ndels - 1].slot == slot &&
         d->dels[d->ndels - 1].seq + d->dels[d->ndels - 1].len > in->id.seq)
         return WEFT_E_BADLOAD;
-    return doc__del_record(d, slot, in->id.seq, in->target, in->len);
+    return load_del_append(d, slot, in);
 }
 
 int weft_doc_load_span(weft_doc *d, const weft_span *in)
@@ -175,29 +253,333 @@ int weft_doc_load_span(weft_doc *d, const weft_span *in)
     return doc__span_record(d, slot, in->seq, in->len);
 }
 
-/* Every agent's index covers [0, n) exactly; sets next_seq. */
-static int finish_coverage(weft_doc *d)
+/* Every agent's entries (key: first seq, val: run handle or DEL_BIT |
+ * record), sorted by key: agent slot s holds [at[s], at[s+1]). For
+ * lookups, slot s also has buckets of 2^shift[s] seqs: bucket[bat[s] + b]
+ * is the last entry whose key <= b << shift[s]. The shift makes the
+ * buckets no more than the entries, so a bucket usually holds one or two
+ * entries and the lookup's binary search ends at once. */
+typedef struct sorted {
+    uint32_t *key, *val;
+    uint32_t *at;
+    uint32_t *bucket, *bat;
+    uint8_t *shift;
+} sorted;
+
+static void sorted_free(sorted *t)
+{
+    free(t->key);
+    free(t->val);
+    free(t->at);
+    free(t->bucket);
+    free(t->bat);
+    free(t->shift);
+}
+
+#define RADIX_BITS 11
+#define RADIX_MASK ((1u << RADIX_BITS) - 1)
+
+/* Sorts key/val[0..n) by key (LSD radix, 11 bits a pass, as many passes
+ * as the largest key needs), tk/tv as scratch of the same size. */
+static void radix_sort(uint32_t *k, uint32_t *v, uint32_t *tk, uint32_t *tv, uint32_t n)
+{
+    uint32_t max = 0;
+    for (uint32_t i = 0; i < n; i++)
+        max = k[i] > max ? k[i] : max;
+    if (n < 32) { /* insertion sort */
+        for (uint32_t i = 1; i < n; i++) {
+            uint32_t x = k[i], y = v[i], j = i;
+            for (; j > 0 && k[j - 1] > x; j--) {
+                k[j] = k[j - 1];
+                v[j] = v[j - 1];
+            }
+            k[j] = x;
+            v[j] = y;
+        }
+        return;
+    }
+    for (unsigned shift = 0; shift < 32 && (max >> shift) != 0; shift += RADIX_BITS) {
+        uint32_t cnt[RADIX_MASK + 1] = {0}, sum = 0;
+        for (uint32_t i = 0; i < n; i++)
+            cnt[k[i] >> shift & RADIX_MASK]++;
+        for (uint32_t b = 0; b <= RADIX_MASK; b++) {
+            uint32_t c = cnt[b];
+            cnt[b] = sum;
+            sum += c;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t o = cnt[k[i] >> shift & RADIX_MASK]++;
+            tk[o] = k[i];
+            tv[o] = v[i];
+        }
+        memcpy(k, tk, n * sizeof *k);
+        memcpy(v, tv, n * sizeof *v);
+    }
+}
+
+/* Gathers and sorts every agent's entries, then checks that they cover
+ * [0, n) exactly, in order, with n where the spans end; sets next_seq. */
+static int finish_sort(weft_doc *d, sorted *t)
+{
+    uint32_t n = d->nruns + d->ndels; /* both < 2^31 */
+    uint32_t *tk = malloc(((size_t)n + 1) * sizeof *tk), *tv = malloc(((size_t)n + 1) * sizeof *tv);
+    uint32_t *fill = malloc(((size_t)d->nag + 1) * sizeof *fill);
+    t->key = malloc(((size_t)n + 1) * sizeof *t->key);
+    t->val = malloc(((size_t)n + 1) * sizeof *t->val);
+    t->at = calloc((size_t)d->nag + 1, sizeof *t->at);
+    int rc = 0;
+    if (!tk || !tv || !fill || !t->key || !t->val || !t->at) {
+        rc = WEFT_E_NOMEM;
+        goto out;
+    }
+    for (uint32_t h = 0; h < d->nruns; h++)
+        t->at[d->runs[h].slot + 1]++;
+    for (uint32_t i = 0; i < d->ndels; i++)
+        t->at[d->dels[i].slot + 1]++;
+    for (uint32_t s = 0; s < d->nag; s++) {
+        t->at[s + 1] += t->at[s];
+        fill[s] = t->at[s];
+    }
+    for (uint32_t h = 0; h < d->nruns; h++) {
+        uint32_t o = fill[d->runs[h].slot]++;
+        t->key[o] = d->runs[h].seq;
+        t->val[o] = h;
+    }
+    for (uint32_t i = 0; i < d->ndels; i++) {
+        uint32_t o = fill[d->dels[i].slot]++;
+        t->key[o] = d->dels[i].seq;
+        t->val[o] = DEL_BIT | i;
+    }
+    for (uint32_t s = 0; s < d->nag && !rc; s++) {
+        uint32_t lo = t->at[s], hi = t->at[s + 1], expect = 0;
+        radix_sort(t->key + lo, t->val + lo, tk, tv, hi - lo);
+        for (uint32_t e = lo; e < hi; e++) {
+            uint32_t v = t->val[e];
+            if (t->key[e] != expect) {
+                rc = WEFT_E_BADLOAD;
+                break;
+            }
+            expect += v & DEL_BIT ? d->dels[v & ~DEL_BIT].len : d->runs[v].len;
+        }
+        if (!rc && d->ag[s].load_next != expect)
+            rc = WEFT_E_BADLOAD;
+        d->ag[s].next_seq = expect;
+    }
+out:
+    free(tk);
+    free(tv);
+    free(fill);
+    return rc;
+}
+
+/* Builds every slot's buckets (after finish_sort). */
+static int sorted_buckets(const weft_doc *d, sorted *t)
+{
+    size_t total = 0;
+    t->bat = malloc(((size_t)d->nag + 1) * sizeof *t->bat);
+    t->shift = malloc((size_t)d->nag + 1);
+    if (!t->bat || !t->shift)
+        return WEFT_E_NOMEM;
+    for (uint32_t s = 0; s < d->nag; s++) {
+        uint32_t cnt = t->at[s + 1] - t->at[s], sh = 0;
+        while (sh < 31 && (d->ag[s].next_seq >> sh) + 1 > cnt)
+            sh++;
+        t->shift[s] = (uint8_t)sh;
+        t->bat[s] = (uint32_t)total;
+        total += cnt ? (d->ag[s].next_seq >> sh) + 1 : 0; /* <= cnt, or 2 */
+    }
+    t->bucket = malloc((total + 1) * sizeof *t->bucket);
+    if (!t->bucket)
+        return WEFT_E_NOMEM;
+    for (uint32_t s = 0; s < d->nag; s++) {
+        const uint32_t *k = t->key + t->at[s];
+        uint32_t cnt = t->at[s + 1] - t->at[s], e = 0, sh = t->shift[s];
+        if (cnt == 0)
+            continue;
+        for (uint32_t b = 0, nb = (d->ag[s].next_seq >> sh) + 1; b < nb; b++) {
+            while (e + 1 < cnt && k[e + 1] <= (uint64_t)b << sh)
+                e++;
+            t->bucket[t->bat[s] + b] = e;
+        }
+    }
+    return 0;
+}
+
+/* The entry of slot s covering seq (seq < its next_seq, so there is one):
+ * the last with key <= seq, between the bucket of seq and the next one. */
+static uint32_t sorted_find(const weft_doc *d, const sorted *t, uint32_t s, uint32_t seq)
+{
+    const uint32_t *k = t->key + t->at[s], *bk = t->bucket + t->bat[s];
+    uint32_t sh = t->shift[s], b = seq >> sh, nb = (d->ag[s].next_seq >> sh) + 1;
+    uint32_t lo = bk[b], hi = b + 1 < nb ? bk[b + 1] : t->at[s + 1] - t->at[s] - 1;
+    while (lo < hi) { /* k[lo] <= seq; the answer is <= hi */
+        uint32_t mid = lo + (hi - lo + 1) / 2;
+        if (k[mid] <= seq)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return t->val[t->at[s] + lo];
+}
+
+/* Whether id is an inserted char; its run in *h. */
+static bool origin_run(const weft_doc *d, const sorted *t, weft_id id, uint32_t *h)
+{
+    uint32_t s = doc__slot_find(d, id.agent);
+    if (s == NIL || id.seq >= d->ag[s].next_seq)
+        return false;
+    *h = sorted_find(d, t, s, id.seq);
+    return (*h & DEL_BIT) == 0;
+}
+
+/* Origins exist, are inserted chars, and lie on the right sides (handles
+ * are document order). The usual origins, the last char of the run before
+ * and the first of the run after, need no lookup. */
+static int finish_origins(weft_doc *d, const sorted *t)
+{
+    for (uint32_t h = 0; h < d->nruns; h++) {
+        const run *r = &d->runs[h];
+        uint32_t o;
+        if (r->ol.agent != WEFT_NONE) {
+            const run *p = h ? &d->runs[h - 1] : NULL;
+            if (!(p && r->ol.agent == d->ag[p->slot].id && r->ol.seq == p->seq + p->len - 1) &&
+                !(origin_run(d, t, r->ol, &o) && o < h))
+                return WEFT_E_BADLOAD;
+        }
+        /* origin-right may sit inside a run: the halves of a split merge back */
+        if (r->or.agent != WEFT_NONE) {
+            const run *n = h + 1 < d->nruns ? &d->runs[h + 1] : NULL;
+            if (!(n && r->or.agent == d->ag[n->slot].id && r->or.seq == n->seq) &&
+                !(origin_run(d, t, r->or, &o) && o > h))
+                return WEFT_E_BADLOAD;
+        }
+    }
+    return 0;
+}
+
+/* Builds the content tree over runs 0 .. nruns-1 in that order: full
+ * leaves, full inner nodes, every leaf at one depth. The document's tree
+ * is the empty one of tree__init (one leaf, no inner nodes). */
+static int finish_tree(weft_doc *d)
+{
+    uint32_t n = d->nruns, nl = (n + LEAF_MAX - 1) / LEAF_MAX;
+    if (n == 0)
+        return 0;
+    if (doc__grow((void **)&d->leaves, &d->leaves_cap, nl, sizeof(leaf)))
+        return WEFT_E_NOMEM;
+    uint32_t cp = 0, u16 = 0;
+    for (uint32_t l = 0; l < nl; l++) {
+        leaf *L = &d->leaves[l];
+        memset(L, 0, sizeof *L);
+        L->parent = NIL;
+        L->prev = l ? l - 1 : NIL;
+        L->next = l + 1 < nl ? l + 1 : NIL;
+        for (uint32_t h = l * LEAF_MAX; h < n && L->n < LEAF_MAX; h++) {
+            run *r = &d->runs[h];
+            r->leaf = l;
+            L->r[L->n] = h;
+            L->vcp[L->n++] = r->deleted ? 0 : r->len;
+            L->cp += r->deleted ? 0 : r->len;
+            L->u16 += r->deleted ? 0 : r->u16;
+        }
+        cp += L->cp;
+        u16 += L->u16;
+    }
+    d->nleaves = nl;
+    d->first_leaf = 0;
+    d->last_leaf = nl - 1;
+    /* levels of inner nodes above [lo, lo + cnt) until one node is left */
+    uint32_t lo = 0, cnt = nl, height = 0;
+    while (cnt > 1) {
+        uint32_t ni = (cnt + INNER_MAX - 1) / INNER_MAX, base = d->ninners;
+        if (doc__grow((void **)&d->inners, &d->inners_cap, base + ni, sizeof(inner)))
+            return WEFT_E_NOMEM;
+        for (uint32_t i = 0; i < ni; i++) {
+            inner *P = &d->inners[base + i];
+            memset(P, 0, sizeof *P);
+            P->parent = NIL;
+            for (uint32_t c = lo + i * INNER_MAX; c < lo + cnt && P->n < INNER_MAX; c++) {
+                if (height == 0) {
+                    leaf *L = &d->leaves[c];
+                    L->parent = base + i;
+                    L->pidx = P->n;
+                    P->cp[P->n] = L->cp;
+                    P->u16[P->n] = L->u16;
+                } else {
+                    inner *C = &d->inners[c];
+                    C->parent = base + i;
+                    C->pidx = P->n;
+                    for (uint32_t k = 0; k < C->n; k++) {
+                        P->cp[P->n] += C->cp[k];
+                        P->u16[P->n] += C->u16[k];
+                    }
+                }
+                P->child[P->n++] = c;
+            }
+        }
+        d->ninners = base + ni;
+        lo = base;
+        cnt = ni;
+        height++;
+    }
+    d->root = lo;
+    d->height = height;
+    d->len_cp = cp;
+    d->len_u16 = u16;
+    d->cache_leaf = d->typing = d->finger = NIL;
+    d->hint = 0;
+    d->nsplit = 0;
+    return 0;
+}
+
+/* Lays each agent's text out in seq order (so adjacent runs can merge)
+ * and builds its ID index from the sorted entries. */
+static int finish_arenas_index(weft_doc *d, const sorted *t)
 {
     for (uint32_t s = 0; s < d->nag; s++) {
         agent_slot *a = &d->ag[s];
-        idx_pos p = {0, 0};
-        uint32_t key, val, expect = 0;
-        while (idx__next(&a->idx, &p, &key, &val)) {
-            uint32_t len;
-            if (val & DEL_BIT) {
-                const del_rec *r = &d->dels[val & ~DEL_BIT];
-                len = r->len;
-            } else {
-                len = d->runs[val].len;
-            }
-            if (key != expect)
-                return WEFT_E_BADLOAD;
-            expect = key + len;
+        char *txt = malloc(a->text_n ? a->text_n : 1);
+        if (!txt)
+            return WEFT_E_NOMEM;
+        uint32_t n = 0;
+        for (uint32_t e = t->at[s]; e < t->at[s + 1]; e++) {
+            if (t->val[e] & DEL_BIT)
+                continue;
+            run *r = &d->runs[t->val[e]];
+            memcpy(txt + n, a->text + r->text_off, r->bytes);
+            r->text_off = n;
+            n += r->bytes;
         }
-        if (a->load_next != expect)
-            return WEFT_E_BADLOAD;
-        a->next_seq = expect;
+        free(a->text);
+        a->text = txt;
+        a->text_cap = a->text_n ? a->text_n : 1;
+        int rc = idx__build(&a->idx, t->key + t->at[s], t->val + t->at[s], t->at[s + 1] - t->at[s]);
+        if (rc)
+            return rc;
     }
+    return 0;
+}
+
+int weft_doc_load_finish(weft_doc *d)
+{
+    if (!d->loading)
+        return d->nspans || d->live_runs ? WEFT_E_BADLOAD : 0;
+    sorted t = {NULL, NULL, NULL, NULL, NULL, NULL};
+    int rc = finish_sort(d, &t);
+    if (!rc)
+        rc = sorted_buckets(d, &t);
+    if (!rc)
+        rc = finish_origins(d, &t);
+    if (!rc)
+        rc = finish_tree(d);
+    if (!rc && !doc__tombs_exact(d))
+        rc = WEFT_E_BADLOAD; /* deletes target tombstones, and only those are deleted */
+    if (!rc)
+        rc = finish_arenas_index(d, &t);
+    sorted_free(&t);
+    if (rc)
+        return rc;
+    d->loading = 0; /* runs from weft_run_iter are canonical: nothing to merge */
     return 0;
 }
 
@@ -205,8 +587,7 @@ static int finish_coverage(weft_doc *d)
  * Targets are marked in one bitmap per agent (seq space); then every
  * deleted run must be fully marked, every live run unmarked, and the marks
  * must all fall in deleted runs (their count equals the tombstones'). */
-/* Bits [lo, hi) of b, a word at a time: how many were clear before being
- * set (mark), or whether all are `want` (test). */
+/* Bits [lo, hi) of word w (whose bits are w*64 .. w*64+63). */
 static uint64_t range_mask(uint32_t w, uint32_t lo, uint32_t hi)
 {
     uint32_t a = w * 64 > lo ? 0 : lo - w * 64, z = (w + 1) * 64 < hi ? 64 : hi - w * 64;
@@ -214,21 +595,42 @@ static uint64_t range_mask(uint32_t w, uint32_t lo, uint32_t hi)
     return top & ~(((uint64_t)1 << a) - 1);
 }
 
+static unsigned popcount64(uint64_t x) /* no libcall without -mpopcnt */
+{
+    x = x - ((x >> 1) & 0x5555555555555555u);
+    x = (x & 0x3333333333333333u) + ((x >> 2) & 0x3333333333333333u);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fu;
+    return (unsigned)((x * 0x0101010101010101u) >> 56);
+}
+
+/* Sets bits [lo, hi) of b (lo < hi); how many were clear. */
 static uint64_t mark_range(uint64_t *b, uint32_t lo, uint32_t hi)
 {
+    uint32_t w = lo / 64, last = (hi - 1) / 64;
+    if (w == last) { /* the usual case: one word */
+        uint64_t m = (~(uint64_t)0 >> (64 - (hi - lo))) << (lo % 64);
+        uint64_t fresh = popcount64(m & ~b[w]);
+        b[w] |= m;
+        return fresh;
+    }
     uint64_t fresh = 0;
-    for (uint32_t w = lo / 64; w <= (hi - 1) / 64; w++) {
+    for (; w <= last; w++) {
         uint64_t m = range_mask(w, lo, hi);
-        fresh += (uint64_t)__builtin_popcountll(m & ~b[w]);
+        fresh += popcount64(m & ~b[w]);
         b[w] |= m;
     }
     return fresh;
 }
 
+/* Whether bits [seq, seq+len) of b are all set (want) or all clear. */
 static bool run_marks(const uint64_t *b, const run *r, bool want)
 {
-    uint32_t lo = r->seq, hi = r->seq + r->len;
-    for (uint32_t w = lo / 64; w <= (hi - 1) / 64; w++) {
+    uint32_t lo = r->seq, hi = r->seq + r->len, w = lo / 64, last = (hi - 1) / 64;
+    if (w == last) {
+        uint64_t m = (~(uint64_t)0 >> (64 - (hi - lo))) << (lo % 64);
+        return (b[w] & m) == (want ? m : 0);
+    }
+    for (; w <= last; w++) {
         uint64_t m = range_mask(w, lo, hi);
         if ((b[w] & m) != (want ? m : 0))
             return false;
@@ -271,80 +673,3 @@ bool doc__tombs_exact(const weft_doc *d)
     return ok && targeted == tomb;
 }
 
-/* Deletes target inserted chars that are deleted; deleted runs are exactly
- * the targeted chars. */
-static int finish_deletes(weft_doc *d)
-{
-    return doc__tombs_exact(d) ? 0 : WEFT_E_BADLOAD;
-}
-
-/* Origins exist, are inserted chars, and lie on the right sides. */
-static int finish_origins(weft_doc *d)
-{
-    uint32_t *ord = malloc(((size_t)d->nruns + 1) * sizeof *ord);
-    if (!ord)
-        return WEFT_E_NOMEM;
-    uint32_t k = 0;
-    for (uint32_t lf = d->first_leaf; lf != NIL; lf = d->leaves[lf].next) {
-        for (uint32_t i = 0; i < d->leaves[lf].n; i++)
-            ord[d->leaves[lf].r[i]] = k++;
-    }
-    int rc = 0;
-    for (uint32_t lf = d->first_leaf; lf != NIL && !rc; lf = d->leaves[lf].next) {
-        for (uint32_t i = 0; i < d->leaves[lf].n && !rc; i++) {
-            uint32_t h = d->leaves[lf].r[i], o, isdel;
-            const run *r = &d->runs[h];
-            if (r->ol.agent != WEFT_NONE &&
-                (doc__lookup(d, r->ol, &o, &isdel) || isdel || ord[o] >= ord[h]))
-                rc = WEFT_E_BADLOAD;
-            /* origin-right may sit inside a run: the halves of a split merge back */
-            if (r->or.agent != WEFT_NONE &&
-                         (doc__lookup(d, r->or, &o, &isdel) || isdel || ord[o] <= ord[h]))
-                rc = WEFT_E_BADLOAD;
-        }
-    }
-    free(ord);
-    return rc;
-}
-
-/* Lays each agent's text out in seq order so adjacent runs can merge. */
-static int finish_arenas(weft_doc *d)
-{
-    for (uint32_t s = 0; s < d->nag; s++) {
-        agent_slot *a = &d->ag[s];
-        char *t = malloc(a->text_n ? a->text_n : 1);
-        if (!t)
-            return WEFT_E_NOMEM;
-        uint32_t n = 0, key, val;
-        idx_pos p = {0, 0};
-        while (idx__next(&a->idx, &p, &key, &val)) {
-            if (val & DEL_BIT)
-                continue;
-            run *r = &d->runs[val];
-            memcpy(t + n, a->text + r->text_off, r->bytes);
-            r->text_off = n;
-            n += r->bytes;
-        }
-        free(a->text);
-        a->text = t;
-        a->text_cap = a->text_n ? a->text_n : 1;
-    }
-    return 0;
-}
-
-int weft_doc_load_finish(weft_doc *d)
-{
-    if (!d->loading)
-        return d->nspans || d->live_runs ? WEFT_E_BADLOAD : 0;
-    int rc = finish_coverage(d);
-    if (!rc)
-        rc = finish_deletes(d);
-    if (!rc)
-        rc = finish_origins(d);
-    if (!rc)
-        rc = finish_arenas(d);
-    if (rc)
-        return rc;
-    d->loading = 0; /* runs from weft_run_iter are canonical: nothing to merge */
-    return 0;
-}

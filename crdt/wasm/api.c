@@ -587,7 +587,7 @@ WF_API(wf_load_dels) int wf_load_dels(wf_doc *d, const uint32_t *h)
 {
     for (uint32_t i = 0; i < h[0]; i++) {
         const uint32_t *w = h + 1 + (size_t)i * DEL_WORDS;
-        weft_del x = {{w[0], w[1]}, {w[2], w[3]}, w[4]};
+        weft_del x = {.id = {w[0], w[1]}, .target = {w[2], w[3]}, .len = w[4], .rev = false};
         int rc = weft_doc_load_del(d->doc, &x);
         if (rc < 0)
             return rc;

@@ -340,6 +340,19 @@ weft_doc *sample_doc(int i, const char **name, uint32_t *lsn)
         weft_oplist_cleanup(&ops);
         weft_doc_free(b);
         return d;
+    case 3:
+        /* Backspacing (reverse delete records, format 3) next to a
+         * selection delete (forward), then typing over it. */
+        *name = "snapshot-backspace";
+        *lsn = 12;
+        d = weft_doc_new(3);
+        must(weft_doc_insert(d, 0, "teh quick fox", 13, NULL));
+        for (uint32_t k = 0; k < 12; k++) /* back to "t" */
+            must(weft_doc_delete(d, 12 - k, 1, NULL));
+        must(weft_doc_insert(d, 1, "he slow fox", 11, NULL));
+        must(weft_doc_delete(d, 4, 4, NULL)); /* a selection: "the  fox" */
+        must(weft_doc_insert(d, 4, "red", 3, NULL));
+        return d;
     }
     return NULL;
 }

@@ -263,7 +263,7 @@ enum {
     F_TEXT_MINUS = 128 /* the text declares one byte less */
 };
 
-/* [2, 0, vv, columns, text] with the 15 columns given as hex varint bytes
+/* [3, 0, vv, columns, text] with the 15 columns given as hex varint bytes
  * separated by '|' (empty = no values). */
 static size_t make_snapshot(uint8_t *out, const char *vvhex, const char *spec, const char *text,
                             int flags)
@@ -272,7 +272,7 @@ static size_t make_snapshot(uint8_t *out, const char *vvhex, const char *spec, c
     char hex[512];
     size_t n = 0;
     out[n++] = 0x95;
-    out[n++] = 0x02;
+    out[n++] = 0x03;
     out[n++] = 0x00;
     n += (size_t)ptest_unhex(vvhex, out + n, 64);
     out[n++] = (flags & F_14_COLUMNS) ? 0x9e : 0x9f;
@@ -390,6 +390,43 @@ static void bad_varints(void)
     CHECK_RC(load(snap, n, NULL), 0);
 }
 
+/* Loads agent 1's "hi" (seqs 0, 1), deleted by its seqs 2 and 3, vv
+ * {1: 4}, with these delete columns (d_tagent as d_agent). */
+static int load_dels(const char *dagent, const char *dseq, const char *dtseq, const char *dlen)
+{
+    static uint8_t snap[4096];
+    char spec[256];
+    snprintf(spec, sizeof spec, "01|00|00|02|01|||%s|%s|%s|%s|%s|00|00|04", dagent, dseq, dagent,
+             dtseq, dlen);
+    size_t n = make_snapshot(snap, "91 92 01 04", spec, "hi", 0);
+    return load(snap, n, NULL);
+}
+
+/* Delete records are the engine's compact ones, each exactly as the engine
+ * keeps it. */
+static void delete_records(void)
+{
+    CHECK_RC(load_dels("00", "04", "02", "05"), 0); /* reverse: 2 removed 1, 3 removed 0 */
+    CHECK_RC(load_dels("00", "04", "00", "04"), 0); /* forward: 2 removed 0, 3 removed 1 */
+    /* the reverse record as two forward ones: the engine merges them */
+    CHECK_RC(load_dels("0000", "0400", "0201", "0202"), WEFT_PROTO_E_NONCANONICAL);
+    /* a forward record split in two */
+    CHECK_RC(load_dels("0000", "0400", "0002", "0202"), WEFT_PROTO_E_NONCANONICAL);
+    /* a reverse record of one char (it is forward), then another */
+    CHECK_RC(load_dels("0000", "0400", "0201", "0302"), WEFT_PROTO_E_NONCANONICAL);
+    /* a reverse record reaching below seq 0 */
+    CHECK_RC(load_dels("00", "04", "00", "05"), WEFT_PROTO_E_VALUE);
+    /* length 0, either direction */
+    CHECK_RC(load_dels("00", "04", "02", "00"), WEFT_PROTO_E_VALUE);
+    CHECK_RC(load_dels("00", "04", "02", "01"), WEFT_PROTO_E_VALUE);
+    /* a reverse record targeting a delete's seq (2) */
+    CHECK_RC(load_dels("00", "04", "04", "05"), WEFT_E_BADLOAD);
+    /* one char deleted twice, the other not at all */
+    CHECK_RC(load_dels("0000", "0400", "0200", "0202"), WEFT_E_BADLOAD);
+    /* d_len with a value left over */
+    CHECK_RC(load_dels("00", "04", "02", "0505"), WEFT_PROTO_E_TRAILING);
+}
+
 static void corrupt(void)
 {
     static uint8_t snap[4096];
@@ -422,10 +459,11 @@ static void corrupt(void)
     CHECK_RC(load_cols("01|0000|0000|0101|0002||||||||00|00|02"), WEFT_PROTO_E_NONCANONICAL);
     /* origin code 3 (other agent) naming what code 1 would say */
     CHECK_RC(load_cols("01|0000|0001|0101|0006|00|00||||||00|00|02"), WEFT_PROTO_E_NONCANONICAL);
-    /* an unknown format, and format 1 (msgpack integer columns, never
-     * released) */
+    /* an unknown format, and formats 1 and 2 (never released) */
     n = make_snapshot(snap, "91 92 01 02", GOOD_COLS, "hi", 0);
-    snap[1] = 0x03;
+    snap[1] = 0x04;
+    CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_FORMAT);
+    snap[1] = 0x02;
     CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_FORMAT);
     snap[1] = 0x01;
     CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_FORMAT);
@@ -472,7 +510,7 @@ static void mutations(void)
     weft_buf a;
     weft_buf_init(&a);
     long accepted = 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         weft_doc *d = sample_doc(i, &name, &lsn);
         CHECK_RC(weft_proto_snapshot_encode(d, lsn, &a), 0);
         uint8_t *m = malloc(a.n);
@@ -486,7 +524,7 @@ static void mutations(void)
         free(m);
         weft_doc_free(d);
     }
-    printf("snapshot mutations: %ld of 9000 accepted\n", accepted);
+    printf("snapshot mutations: %ld of 12000 accepted\n", accepted);
     weft_buf_cleanup(&a);
 }
 
@@ -609,6 +647,7 @@ int main(int argc, char **argv)
     random_docs();
     corrupt();
     bad_varints();
+    delete_records();
     mutations();
     printf("%s: %d failures\n", __FILE__, ptest_failures);
     return ptest_failures != 0;

@@ -270,11 +270,15 @@ typedef struct weft_run {
     uint32_t bytes;
 } weft_run;
 
-/* A delete record: deleter seqs id.seq.. removed target.seq.. of target.agent. */
+/* A delete record: deleter seqs id.seq .. id.seq+len-1 of id.agent removed
+ * chars of target.agent. Forward (rev false): id.seq+k removed
+ * target.seq+k. Reverse (rev true, len >= 2; backspacing): id.seq+k
+ * removed target.seq-k, so target is the highest char it removed. */
 typedef struct weft_del {
     weft_id id;
     weft_id target;
     uint32_t len;
+    bool rev;
 } weft_del;
 
 /* A span of one agent's seqs, in the order the document applied them. */
@@ -292,9 +296,15 @@ typedef struct weft_run_iter {
 void weft_run_iter_init(weft_run_iter *it, const weft_doc *doc);
 bool weft_run_iter_next(weft_run_iter *it, weft_run *out);
 
-/* Delete records (apply order) and the apply-order span log. */
+/* Delete records in apply order, forward only: a reverse record shows as
+ * its single-char pieces (sequential access is O(1) per call). */
 size_t weft_doc_del_count(const weft_doc *doc);
 weft_del weft_doc_del_get(const weft_doc *doc, size_t i);
+/* The same records in their compact form, reverse records whole (what
+ * snapshots store): O(1) random access; i out of range gives len 0. */
+size_t weft_doc_delrec_count(const weft_doc *doc);
+weft_del weft_doc_delrec_get(const weft_doc *doc, size_t i);
+/* The apply-order span log. */
 size_t weft_doc_span_count(const weft_doc *doc);
 weft_span weft_doc_span_get(const weft_doc *doc, size_t i);
 
@@ -302,7 +312,13 @@ weft_span weft_doc_span_get(const weft_doc *doc, size_t i);
  * in document order, delete records and spans in apply order, then call
  * weft_doc_load_finish(), which checks everything fits together (every seq
  * covered exactly once, deletes target inserted chars, deleted flags agree,
- * origins exist) and returns WEFT_E_BADLOAD if not. */
+ * origins exist) and returns WEFT_E_BADLOAD if not. Delete records may come
+ * in either form (weft_doc_del_get's or weft_doc_delrec_get's); one that
+ * continues the previous record is merged into it as the engine merges
+ * deletes (a forward record as one piece, a reverse one char by char), so
+ * weft_doc_delrec_get(doc, i) equals the i-th record loaded exactly when
+ * the records came from weft_doc_delrec_get. The work is done by
+ * weft_doc_load_finish: the other calls only append. */
 int weft_doc_load_run(weft_doc *doc, const weft_run *run);
 int weft_doc_load_del(weft_doc *doc, const weft_del *del);
 int weft_doc_load_span(weft_doc *doc, const weft_span *span);

@@ -1,17 +1,19 @@
 /* snapshot.c — a document's whole state as one compact msgpack value.
  *
- * Snapshot = [format 2, lsn, vv, columns: [section x 15], text: section]
+ * Snapshot = [format 3, lsn, vv, columns: [section x 15], text: section]
  * section  = [inflated length, raw deflate: bin]
  * Inflated, text is the UTF-8 of every canonical run (tombstones
  * included) in document order, and each column is a list of u32 values
  * written as canonical LEB128 varints (snap_int.h, column.c):
  *   agents                      every agent referenced below, increasing
  *   r_agent r_seq r_len r_flags r_x r_xa     runs, document order
- *   d_agent d_seq d_tagent d_tseq d_len      delete records, apply order
+ *   d_agent d_seq d_tagent d_tseq d_len      delete records, apply order,
+ *                                            compact (weft_doc_delrec_get)
  *   s_agent s_seq s_len                      apply-order spans
  * Agents are indexes into `agents`; seqs are zigzag deltas (see below);
- * r_flags = deleted | ol_code << 1 | or_code << 3, and the origins that the
- * codes do not imply are taken in order from r_x / r_xa. docs/protocol.md
+ * r_flags = deleted | ol_code << 1 | or_code << 3, d_len = len << 1 | rev,
+ * and the origins that the codes do not imply are taken in order from
+ * r_x / r_xa. docs/protocol.md
  * has the tables. Every choice is forced (the smallest code that applies),
  * so a state has one encoding apart from the deflate streams. */
 #include <stdlib.h>
@@ -19,10 +21,13 @@
 
 #include "snap_int.h"
 
-/* 2: varint columns, each deflated on its own. (1, one deflated msgpack
- * array of integer arrays, was never released: loading it walked and
- * unpacked every integer as a msgpack object.) */
-#define SNAP_FORMAT 2u
+/* 3: delete records in the engine's compact form, reverse (backspace) runs
+ * whole, d_len = len << 1 | rev. (2 listed them forward-only, so every
+ * backspaced char was a record of its own: 50,251 records for
+ * automerge-paper instead of 7,334, a third of the load's time. 1, one
+ * deflated msgpack array of integer arrays, loaded every integer as a
+ * msgpack object. Neither was released.) */
+#define SNAP_FORMAT 3u
 
 enum {
     C_AGENTS,
@@ -153,9 +158,9 @@ static int collect(enc_state *s, const weft_doc *doc)
         if (!weft_id_is_none(r.or) && (rc = agent_add(s, r.or.agent)))
             return rc;
     }
-    size_t nd = weft_doc_del_count(doc), ns = weft_doc_span_count(doc);
+    size_t nd = weft_doc_delrec_count(doc), ns = weft_doc_span_count(doc);
     for (size_t i = 0; i < nd; i++) {
-        weft_del d = weft_doc_del_get(doc, i);
+        weft_del d = weft_doc_delrec_get(doc, i);
         if ((rc = agent_add(s, d.id.agent)) || (rc = agent_add(s, d.target.agent)))
             return rc;
     }
@@ -177,7 +182,7 @@ static int collect(enc_state *s, const weft_doc *doc)
 /* A byte per value, which most values need: col() then rarely grows. */
 static int reserve(enc_state *s, const weft_doc *doc)
 {
-    size_t nd = weft_doc_del_count(doc);
+    size_t nd = weft_doc_delrec_count(doc);
     for (int i = 0; i < C_COUNT; i++) {
         size_t want = i >= C_D_AGENT && i <= C_D_LEN  ? nd
                       : i >= C_R_AGENT && i <= C_R_XA ? s->nruns
@@ -233,16 +238,18 @@ static int enc_runs(enc_state *s)
 static int enc_dels_spans(enc_state *s, const weft_doc *doc)
 {
     uint32_t prev_t = 0;
-    size_t nd = weft_doc_del_count(doc), ns = weft_doc_span_count(doc);
+    size_t nd = weft_doc_delrec_count(doc), ns = weft_doc_span_count(doc);
     memset(s->next, 0, (s->nagents ? s->nagents : 1) * sizeof *s->next);
     for (size_t i = 0; i < nd; i++) {
-        weft_del d = weft_doc_del_get(doc, i);
+        weft_del d = weft_doc_delrec_get(doc, i);
+        if (d.len > UINT32_MAX >> 1)
+            return WEFT_PROTO_E_VALUE;
         uint32_t ai = agent_idx(s, d.id.agent);
         col(s, C_D_AGENT, ai);
         col(s, C_D_SEQ, proto__zz(d.id.seq - s->next[ai]));
         col(s, C_D_TAGENT, agent_idx(s, d.target.agent));
         col(s, C_D_TSEQ, proto__zz(d.target.seq - prev_t));
-        col(s, C_D_LEN, d.len);
+        col(s, C_D_LEN, d.len << 1 | (uint32_t)d.rev);
         s->next[ai] = d.id.seq + d.len;
         prev_t = d.target.seq;
     }
@@ -329,13 +336,18 @@ done:
 
 /* ---- decoding -------------------------------------------------------------- */
 
+/* What the origin codes of the runs around a run need of them. */
+typedef struct dec_run {
+    uint32_t agent, seq, len;
+} dec_run;
+
 typedef struct dec_state {
     proto__col c[C_COUNT];
     uint32_t nagents;
     uint32_t *agent_tab;
     bool *used;
     uint32_t *next;
-    weft_run *runs;
+    dec_run *runs;
     uint32_t nruns;
     weft_buf meta, text;
     weft_vv vv, have;
@@ -402,50 +414,6 @@ static int origin(dec_state *s, const weft_run *r, bool is_left, int code, const
     }
 }
 
-static int dec_runs(dec_state *s)
-{
-    /* One value per run in r_agent: the count is bounded by its bytes. */
-    size_t n = proto__col_count(&s->c[C_R_AGENT]);
-    uint32_t v, ai;
-    int rc;
-    if (n > UINT32_MAX)
-        return WEFT_PROTO_E_VALUE;
-    s->runs = malloc((n ? n : 1) * sizeof *s->runs); /* every field is set below */
-    if (!s->runs)
-        return WEFT_PROTO_E_NOMEM;
-    s->nruns = (uint32_t)n;
-    for (uint32_t i = 0; i < n; i++) {
-        weft_run *r = &s->runs[i];
-        if ((rc = rd(s, C_R_AGENT, &ai)) || (rc = agent_at(s, ai, &r->agent)) ||
-            (rc = rd(s, C_R_SEQ, &v)) || (rc = rd(s, C_R_LEN, &r->len)))
-            return rc;
-        r->seq = s->next[ai] + proto__unzz(v);
-        if (r->len == 0 || (uint64_t)r->seq + r->len > UINT32_MAX)
-            return WEFT_PROTO_E_VALUE;
-        s->next[ai] = r->seq + r->len;
-    }
-    if ((rc = cols_done(s, C_R_AGENT, C_R_LEN)))
-        return rc;
-    for (uint32_t i = 0; i < n; i++) {
-        weft_run *r = &s->runs[i];
-        const weft_run *prev = i ? &s->runs[i - 1] : NULL;
-        const weft_run *nxt = i + 1 < n ? &s->runs[i + 1] : NULL;
-        if ((rc = rd(s, C_R_FLAGS, &v)))
-            return rc;
-        if (v >> 5)
-            return WEFT_PROTO_E_VALUE;
-        r->deleted = v & 1;
-        int olc = (int)(v >> 1 & 3), orc = (int)(v >> 3 & 3);
-        if ((rc = origin(s, r, true, olc, prev, &r->ol)) ||
-            (rc = origin(s, r, false, orc, nxt, &r->or)))
-            return rc;
-        /* The forced choices: anything else has another encoding. */
-        if (ol_code(r, prev) != olc || or_code(r, nxt) != orc || (prev && mergeable(prev, r)))
-            return WEFT_PROTO_E_NONCANONICAL;
-    }
-    return cols_done(s, C_R_FLAGS, C_R_XA);
-}
-
 /* true when p[0..n) is all ASCII (a word at a time). */
 static bool all_ascii(const unsigned char *p, size_t n)
 {
@@ -474,35 +442,101 @@ static size_t skip_code_points(const unsigned char *t, size_t off, size_t n, uin
     return off;
 }
 
-/* Gives each run its slice of the text: len code points each, all used,
- * all valid UTF-8. An all-ASCII slice (the common case) is len bytes;
- * any other is walked and then validated, which validates the whole text
- * since the slices cover it and each starts on a lead byte. */
-static int dec_text(dec_state *s)
+/* The slice of the text at *off holding `len` code points (all valid
+ * UTF-8) into r; an all-ASCII slice (the common case) is len bytes, any
+ * other is walked and then validated. */
+static int dec_text(const dec_state *s, size_t *off, weft_run *r)
 {
     const unsigned char *t = (const unsigned char *)s->text.p;
-    size_t off = 0, n = s->text.n;
-    for (uint32_t i = 0; i < s->nruns; i++) {
-        weft_run *r = &s->runs[i];
-        size_t start = off;
-        if (r->len <= n - off && all_ascii(t + off, r->len)) {
-            off += r->len;
-        } else {
-            off = skip_code_points(t, off, n, r->len);
-            if (off == (size_t)-1)
-                return weft_utf8_count(s->text.p + start, n - start, NULL, NULL)
-                           ? WEFT_PROTO_E_UTF8
-                           : WEFT_PROTO_E_VALUE;
-            if (weft_utf8_count(s->text.p + start, off - start, NULL, NULL) != 0)
-                return WEFT_PROTO_E_UTF8;
-        }
-        r->text = s->text.p + start;
-        r->bytes = (uint32_t)(off - start);
+    size_t start = *off, n = s->text.n, end;
+    if (r->len <= n - start && all_ascii(t + start, r->len)) {
+        end = start + r->len;
+    } else {
+        end = skip_code_points(t, start, n, r->len);
+        if (end == (size_t)-1)
+            return weft_utf8_count(s->text.p + start, n - start, NULL, NULL) ? WEFT_PROTO_E_UTF8
+                                                                            : WEFT_PROTO_E_VALUE;
+        if (weft_utf8_count(s->text.p + start, end - start, NULL, NULL) != 0)
+            return WEFT_PROTO_E_UTF8;
     }
-    if (off == n)
+    r->text = s->text.p + start;
+    r->bytes = (uint32_t)(end - start);
+    *off = end;
+    return 0;
+}
+
+/* Decodes the runs and loads each into doc as soon as it is checked: the
+ * first pass reads agent, seq and len of every run (origin code 1 names
+ * the next run's first char), the second one run's flags, origins and
+ * text at a time. The slices of the text cover it exactly, each starting
+ * on a lead byte, so validating them validates it all. */
+static int dec_runs(dec_state *s, weft_doc *doc)
+{
+    /* One value per run in r_agent: the count is bounded by its bytes. */
+    size_t n = proto__col_count(&s->c[C_R_AGENT]), off = 0;
+    uint32_t v, ai;
+    int rc;
+    if (n > UINT32_MAX)
+        return WEFT_PROTO_E_VALUE;
+    s->runs = malloc((n ? n : 1) * sizeof *s->runs); /* every field is set below */
+    if (!s->runs)
+        return WEFT_PROTO_E_NOMEM;
+    s->nruns = (uint32_t)n;
+    for (uint32_t i = 0; i < n; i++) {
+        dec_run *r = &s->runs[i];
+        if ((rc = rd(s, C_R_AGENT, &ai)) || (rc = agent_at(s, ai, &r->agent)) ||
+            (rc = rd(s, C_R_SEQ, &v)) || (rc = rd(s, C_R_LEN, &r->len)))
+            return rc;
+        r->seq = s->next[ai] + proto__unzz(v);
+        if (r->len == 0 || (uint64_t)r->seq + r->len > UINT32_MAX)
+            return WEFT_PROTO_E_VALUE;
+        s->next[ai] = r->seq + r->len;
+    }
+    if ((rc = cols_done(s, C_R_AGENT, C_R_LEN)))
+        return rc;
+    weft_run prev, cur, nxt;
+    memset(&nxt, 0, sizeof nxt);
+    for (uint32_t i = 0; i < n; i++) {
+        weft_run *r = &cur;
+        const weft_run *pr = i ? &prev : NULL, *nx = NULL;
+        r->agent = s->runs[i].agent;
+        r->seq = s->runs[i].seq;
+        r->len = s->runs[i].len;
+        if (i + 1 < n) { /* only agent and seq are read */
+            nxt.agent = s->runs[i + 1].agent;
+            nxt.seq = s->runs[i + 1].seq;
+            nxt.len = s->runs[i + 1].len;
+            nx = &nxt;
+        }
+        if ((rc = rd(s, C_R_FLAGS, &v)))
+            return rc;
+        if (v >> 5)
+            return WEFT_PROTO_E_VALUE;
+        r->deleted = v & 1;
+        int olc = (int)(v >> 1 & 3), orc = (int)(v >> 3 & 3);
+        if ((rc = origin(s, r, true, olc, pr, &r->ol)) ||
+            (rc = origin(s, r, false, orc, nx, &r->or)))
+            return rc;
+        /* The forced choices: anything else has another encoding. */
+        if (ol_code(r, pr) != olc || or_code(r, nx) != orc || (pr && mergeable(pr, r)))
+            return WEFT_PROTO_E_NONCANONICAL;
+        if ((rc = dec_text(s, &off, r)) || (rc = weft_doc_load_run(doc, r)))
+            return rc;
+        prev = cur;
+    }
+    if ((rc = cols_done(s, C_R_FLAGS, C_R_XA)))
+        return rc;
+    if (off == s->text.n)
         return 0;
-    return weft_utf8_count(s->text.p + off, n - off, NULL, NULL) ? WEFT_PROTO_E_UTF8
-                                                                 : WEFT_PROTO_E_VALUE;
+    return weft_utf8_count(s->text.p + off, s->text.n - off, NULL, NULL) ? WEFT_PROTO_E_UTF8
+                                                                         : WEFT_PROTO_E_VALUE;
+}
+
+static bool del_eq(const weft_del *a, const weft_del *b)
+{
+    return a->id.agent == b->id.agent && a->id.seq == b->id.seq &&
+           a->target.agent == b->target.agent && a->target.seq == b->target.seq &&
+           a->len == b->len && a->rev == b->rev;
 }
 
 static int load_dels_spans(dec_state *s, weft_doc *doc)
@@ -510,7 +544,7 @@ static int load_dels_spans(dec_state *s, weft_doc *doc)
     uint32_t ai, v, prev_t = 0;
     int rc;
     memset(s->next, 0, (s->nagents ? s->nagents : 1) * sizeof *s->next);
-    while (proto__col_more(&s->c[C_D_AGENT])) {
+    for (size_t i = 0; proto__col_more(&s->c[C_D_AGENT]); i++) {
         weft_del d;
         if ((rc = rd(s, C_D_AGENT, &ai)) || (rc = agent_at(s, ai, &d.id.agent)) ||
             (rc = rd(s, C_D_SEQ, &v)))
@@ -521,12 +555,20 @@ static int load_dels_spans(dec_state *s, weft_doc *doc)
             return rc;
         d.target.seq = prev_t + proto__unzz(v);
         prev_t = d.target.seq;
+        d.rev = d.len & 1;
+        d.len >>= 1;
         if (d.len == 0 || (uint64_t)d.id.seq + d.len > UINT32_MAX ||
-            (uint64_t)d.target.seq + d.len > UINT32_MAX)
+            (d.rev ? d.target.seq < d.len - 1 : (uint64_t)d.target.seq + d.len > UINT32_MAX))
             return WEFT_PROTO_E_VALUE;
+        if (d.rev && d.len == 1)
+            return WEFT_PROTO_E_NONCANONICAL; /* one char is a forward record */
         s->next[ai] = d.id.seq + d.len;
         if ((rc = weft_doc_load_del(doc, &d)))
             return rc;
+        /* a record the engine merges into the one before has another encoding */
+        weft_del got = weft_doc_delrec_get(doc, i);
+        if (weft_doc_delrec_count(doc) != i + 1 || !del_eq(&got, &d))
+            return WEFT_PROTO_E_NONCANONICAL;
     }
     if ((rc = cols_done(s, C_D_SEQ, C_D_LEN)))
         return rc;
@@ -655,11 +697,8 @@ int weft_proto_snapshot_load(const uint8_t *p, size_t len, const weft_proto_limi
     if ((rc = proto__arr(&up.data, 5, &it)) || (rc = proto__u32(&it[1], lsn)) ||
         (rc = proto__vv_decode(&it[2], &s.vv)) || (rc = proto__arr(&it[3], C_COUNT, &cols)) ||
         (rc = dec_sections(&s, cols, &it[4], lim->max_inflate)) || (rc = dec_agents(&s)) ||
-        (rc = dec_runs(&s)) || (rc = dec_text(&s)))
+        (rc = dec_runs(&s, doc)))
         goto done;
-    for (uint32_t i = 0; i < s.nruns; i++)
-        if ((rc = weft_doc_load_run(doc, &s.runs[i])))
-            goto done;
     if ((rc = load_dels_spans(&s, doc)))
         goto done;
     for (uint32_t i = 0; i < s.nagents; i++)

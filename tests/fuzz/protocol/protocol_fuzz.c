@@ -132,14 +132,14 @@ static void put_section(uint8_t *o, size_t *n, const uint8_t *p, size_t len)
     put_bin(o, n, z, deflate_raw(p, len, z, sizeof z));
 }
 
-/* [2, 7, vv, [section x 15], section(text)]; cols holds the 15 columns,
+/* [3, 7, vv, [section x 15], section(text)]; cols holds the 15 columns,
  * each preceded by its length (4 bytes, native order). */
 static size_t build_snapshot(uint8_t *o, const uint8_t *cols, const uint8_t *text, size_t tn,
                              const weft_vv *vv)
 {
     size_t n = 0;
     o[n++] = 0x95;
-    o[n++] = 0x02;
+    o[n++] = 0x03; /* snapshot format 3 */
     o[n++] = 0x07;
     if (vv->n < 16) {
         o[n++] = (uint8_t)(0x90 | vv->n);

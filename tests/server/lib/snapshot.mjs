@@ -53,9 +53,9 @@ function section([len, bin], what) {
   return inflateExact(bin, len, what);
 }
 
-// value: [2, lsn, vv, columns: [Section x 15], text: Section] (already msgpack-decoded).
+// value: [3, lsn, vv, columns: [Section x 15], text: Section] (already msgpack-decoded).
 export function decodeSnapshot(value) {
-  if (!Array.isArray(value) || value.length !== 5 || value[0] !== 2) throw new Error('not a format-2 snapshot');
+  if (!Array.isArray(value) || value.length !== 5 || value[0] !== 3) throw new Error('not a format-3 snapshot');
   const [, lsn, vv, cols, textSec] = value;
   if (!Array.isArray(cols) || cols.length !== 15) throw new Error('snapshot does not have 15 columns');
   const meta = cols.map((c, i) => varints(section(c, `column ${i}`), `column ${i}`));
@@ -105,8 +105,12 @@ export function decodeSnapshot(value) {
     const seq = add32(dEnd.get(agent) ?? 0, unzz(dSeq[i]));
     const tseq = add32(prevT, unzz(dTseq[i]));
     prevT = tseq;
-    dEnd.set(agent, add32(seq, dLen[i]));
-    dels.push({ agent, seq, target: { agent: agents[dTagent[i]], seq: tseq }, len: dLen[i] });
+    // d_len = len << 1 | rev; the engine loads forward pieces: a reverse
+    // (backspace) record, seq+k removed tseq-k, is one piece per char.
+    const len = Math.floor(dLen[i] / 2), tagent = agents[dTagent[i]];
+    dEnd.set(agent, add32(seq, len));
+    if (dLen[i] % 2 === 0) dels.push({ agent, seq, target: { agent: tagent, seq: tseq }, len });
+    else for (let k = 0; k < len; k++) dels.push({ agent, seq: add32(seq, k), target: { agent: tagent, seq: tseq - k }, len: 1 });
   }
   const spans = [];
   const sEnd = new Map();
