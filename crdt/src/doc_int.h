@@ -35,6 +35,11 @@
  *    inner nodes hold up to INNER_MAX children and, per child, the visible
  *    code points and UTF-16 units below it. Every leaf has the same depth.
  *    run.leaf points back at the run's leaf. Leaves are never empty.
+ *    Length changes update the leaf at once but the inner entries above
+ *    one leaf (pend_leaf) lazily: they lack pend_cp / pend_u16 until
+ *    tree__sync, which runs before anything reads or restructures inner
+ *    sums, or when a change hits another leaf. Typing and backspacing in
+ *    one place thus never walk up the tree.
  *  - per agent: next seq, a text arena (UTF-8 of that agent's inserts in
  *    seq order) and an ID index: a sorted chunked array of
  *    (first seq -> run handle | DEL_BIT | delete record) entries that
@@ -44,7 +49,7 @@
  *  - parked: remote ops whose dependencies are missing, with a copy of text.
  *
  * INVARIANTS (weft_doc_check walks them all): tree shape, parent links and
- * sums; leaf links; run.leaf; run text is valid UTF-8 of len code points
+ * sums (those above pend_leaf short by the pending deltas); leaf links; run.leaf; run text is valid UTF-8 of len code points
  * and u16 units; the ID index covers every agent's [0, next_seq) once, in
  * order, each entry naming a run or delete record that starts at its key;
  * deleted runs are exactly the chars some delete record targets; spans of
