@@ -337,25 +337,44 @@ int replica_presence(conn *c)
     return rc;
 }
 
-/* Upper bound of an op's encoding: Ins = array, kind, agent, seq, two
- * Id? (array + two u32), str header + bytes; Del is smaller. */
-static size_t op_bound(const weft_op *op)
+/* Bytes of a canonical msgpack uint, str header, Id? (docs/protocol.md §1). */
+static size_t u_size(uint32_t v)
 {
-    return 1 + 1 + 5 + 5 + 2 * 11 + 5 + op->bytes;
+    return v < 128 ? 1 : v < 256 ? 2 : v < 65536 ? 3 : 5;
+}
+
+static size_t str_hdr_size(uint32_t n)
+{
+    return n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5;
+}
+
+static size_t id_size(weft_id id)
+{
+    return weft_id_is_none(id) ? 1 : 1 + u_size(id.agent) + u_size(id.seq);
+}
+
+/* The exact size of an op on the wire (Ins / Del, §2). */
+static size_t op_size(const weft_op *op)
+{
+    size_t n = 2 + u_size(op->id.agent) + u_size(op->id.seq);
+    if (op->kind == WEFT_OP_INS)
+        return n + id_size(op->ol) + id_size(op->or) + str_hdr_size(op->bytes) + op->bytes;
+    return n + u_size(op->target.agent) + u_size(op->target.seq) + u_size(op->len);
 }
 
 int replica_send_oplist(conn *c, const weft_oplist *l, size_t max_frame, size_t *nbatches,
                         size_t *bytes_out)
 {
     scratch_init();
-    const size_t overhead = 64 + 11 * c->nfront + 16; /* message and batch headers, parents */
+    /* [3, nil, [parents, ops]]: three array headers (<= 5 bytes each), type, nil, parents */
+    const size_t overhead = 3 * 5 + 2 + 5 + 11 * (c->nfront + 1);
     size_t i = 0;
     *nbatches = 0;
     *bytes_out = 0;
     while (i < l->n) {
         size_t j = i, bytes = overhead;
-        while (j < l->n && (j == i || bytes + op_bound(&l->ops[j]) <= max_frame))
-            bytes += op_bound(&l->ops[j++]);
+        while (j < l->n && (j == i || bytes + op_size(&l->ops[j]) <= max_frame))
+            bytes += op_size(&l->ops[j++]);
         if (send_batch(c, &l->ops[i], j - i, mono_ns()))
             return -1;
         if (g_buf.n > max_frame) {
