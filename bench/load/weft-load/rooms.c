@@ -29,6 +29,7 @@ static struct {
     int64_t t_connect0, t_drain0;
     double period_ns; /* typing interval */
     ltimer phase_tm, connect_tm;
+    samples lag; /* how late typists' timers fire: is the client keeping up? */
 } R;
 
 /* ---- rooms' typist index --------------------------------------------------------- */
@@ -132,6 +133,13 @@ static void finish(void)
     else if (s != 5)
         run_note("ack = send to durable ack of the typist's own batches (not part of the contract "
                  "for this scenario)");
+    if (R.lag.n) {
+        lat_summary l = samples_summary(&R.lag);
+        run_note("client keeping up: typing timers fired late by p50 %.3f ms, p99 %.3f ms, max "
+                 "%.3f ms",
+                 l.p50, l.p99, l.max);
+    }
+    samples_free(&R.lag);
     run_result(&res);
 }
 
@@ -184,6 +192,7 @@ static void typist_cb(ltimer *t)
     if (!g.measuring || c->st != C_LIVE)
         return;
     int64_t now = mono_ns();
+    samples_add(&R.lag, (double)(now - c->next_due_ns) / 1e6);
     type_one(c, now);
     c->next_due_ns += (int64_t)R.period_ns;
     timer_at(&c->tm, c->next_due_ns, typist_cb);
