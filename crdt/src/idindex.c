@@ -212,7 +212,7 @@ int idx__rekey(idindex *x, uint32_t key, uint32_t nkey)
     return 0;
 }
 
-int idx__build(idindex *x, const uint32_t *key, const uint32_t *val, uint32_t n)
+int idx__build(idindex *x, const uint64_t *ent, uint32_t n)
 {
     uint32_t nc = n / CHUNK_MAX + (n % CHUNK_MAX != 0);
     if (nc == 0)
@@ -228,10 +228,12 @@ int idx__build(idindex *x, const uint32_t *key, const uint32_t *val, uint32_t n)
         if (!c)
             goto nomem;
         c->n = k;
-        memcpy(c->key, key + at, k * sizeof *key);
-        memcpy(c->val, val + at, k * sizeof *val);
+        for (uint32_t j = 0; j < k; j++) {
+            c->key[j] = (uint32_t)(ent[at + j] >> 32);
+            c->val[j] = (uint32_t)ent[at + j];
+        }
         x->c[x->n++] = c;
-        x->first[i] = key[at];
+        x->first[i] = c->key[0];
     }
     x->last = 0;
     return 0;

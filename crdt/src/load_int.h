@@ -13,8 +13,9 @@
 
 #include "doc_int.h"
 
-/* Replaces an empty index x with the n entries (key[i] -> val[i]), keys
- * strictly increasing, packed into full chunks. x keeps nothing of key/val. */
-int idx__build(idindex *x, const uint32_t *key, const uint32_t *val, uint32_t n);
+/* Replaces an empty index x with the n entries ent[i] = key << 32 | val,
+ * keys strictly increasing, packed into full chunks (x keeps no pointer
+ * into ent). */
+int idx__build(idindex *x, const uint64_t *ent, uint32_t n);
 
 #endif

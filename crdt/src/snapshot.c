@@ -123,17 +123,49 @@ static int load_begin(weft_doc *d)
     return 0;
 }
 
-/* true when p[0..n) is all ASCII (a word at a time). */
+int weft_doc_load_reserve(weft_doc *d, size_t runs, size_t dels)
+{
+    int rc = load_begin(d);
+    if (rc)
+        return rc;
+    if (runs > UINT32_MAX / 2 || dels > UINT32_MAX / 2 ||
+        doc__grow((void **)&d->runs, &d->runs_cap, (uint32_t)runs, sizeof(run)) ||
+        doc__grow((void **)&d->dels, &d->dels_cap, (uint32_t)dels, sizeof(del_rec)))
+        return WEFT_E_NOMEM;
+    return 0;
+}
+
+/* The slot of an agent: the last one's, or doc__slot_get. */
+static inline int load_slot(weft_doc *d, uint32_t agent, uint32_t *slot)
+{
+    if (d->ag_last < d->nag && d->ag[d->ag_last].id == agent) {
+        *slot = d->ag_last;
+        return 0;
+    }
+    return doc__slot_get(d, agent, slot);
+}
+
+/* true when p[0..n) is all ASCII: words, the last one overlapping, so a
+ * short run costs two loads. */
 static bool all_ascii(const char *p, size_t n)
 {
     uint64_t acc = 0, w;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&w, p + i, 8);
+    uint32_t h, g;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 <= n; i += 8) {
+            memcpy(&w, p + i, 8);
+            acc |= w;
+        }
+        memcpy(&w, p + n - 8, 8);
         acc |= w;
+    } else if (n >= 4) {
+        memcpy(&h, p, 4);
+        memcpy(&g, p + n - 4, 4);
+        acc = h | g;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            acc |= (unsigned char)p[i];
     }
-    for (; i < n; i++)
-        acc |= (unsigned char)p[i];
     return (acc & 0x8080808080808080u) == 0;
 }
 
@@ -154,7 +186,7 @@ int weft_doc_load_run(weft_doc *d, const weft_run *in)
         if (cps != in->len)
             return WEFT_E_BADLOAD;
     }
-    if ((rc = doc__slot_get(d, in->agent, &slot)))
+    if ((rc = load_slot(d, in->agent, &slot)))
         return rc;
     /* duplicates and overlaps are caught by finish_sort */
     agent_slot *a = &d->ag[slot];
@@ -210,7 +242,8 @@ static int load_del_append(weft_doc *d, uint32_t slot, const weft_del *in)
     }
     if (d->ndels >= DEL_BIT - 1)
         return WEFT_E_OVERFLOW;
-    if (doc__grow((void **)&d->dels, &d->dels_cap, d->ndels + 1, sizeof(del_rec)))
+    if (d->ndels == d->dels_cap &&
+        doc__grow((void **)&d->dels, &d->dels_cap, d->ndels + 1, sizeof(del_rec)))
         return WEFT_E_NOMEM;
     d->dels[d->ndels++] =
         (del_rec){slot, seq, (weft_id){in->target.agent, tseq}, len, in->rev && len > 1};
@@ -228,7 +261,7 @@ int weft_doc_load_del(weft_doc *d, const weft_del *in)
         (in->rev ? in->len < 2 || in->target.seq < in->len - 1
                  : (uint64_t)in->target.seq + in->len >= UINT32_MAX))
         return WEFT_E_BADLOAD;
-    if ((rc = doc__slot_get(d, in->id.agent, &slot)))
+    if ((rc = load_slot(d, in->id.agent, &slot)))
         return rc;
     /* delete records of one agent are appended in seq order */
     if (d->ndels && d->dels[d->ndels - 1].slot == slot &&
@@ -245,7 +278,7 @@ int weft_doc_load_span(weft_doc *d, const weft_span *in)
     uint32_t slot;
     if (in->agent == WEFT_NONE || in->len == 0 || (uint64_t)in->seq + in->len >= UINT32_MAX)
         return WEFT_E_BADLOAD;
-    if ((rc = doc__slot_get(d, in->agent, &slot)))
+    if ((rc = load_slot(d, in->agent, &slot)))
         return rc;
     if (d->ag[slot].load_next != in->seq)
         return WEFT_E_BADLOAD;
@@ -253,68 +286,61 @@ int weft_doc_load_span(weft_doc *d, const weft_span *in)
     return doc__span_record(d, slot, in->seq, in->len);
 }
 
-/* Every agent's entries (key: first seq, val: run handle or DEL_BIT |
- * record), sorted by key: agent slot s holds [at[s], at[s+1]). For
- * lookups, slot s also has buckets of 2^shift[s] seqs: bucket[bat[s] + b]
- * is the last entry whose key <= b << shift[s]. The shift makes the
- * buckets no more than the entries, so a bucket usually holds one or two
- * entries and the lookup's binary search ends at once. */
+/* Every agent's entries, key << 32 | val (key: first seq; val: run handle
+ * or DEL_BIT | record), sorted by key: agent slot s holds [at[s],
+ * at[s+1]). */
 typedef struct sorted {
-    uint32_t *key, *val;
+    uint64_t *ent;
     uint32_t *at;
-    uint32_t *bucket, *bat;
-    uint8_t *shift;
 } sorted;
+
+#define ENT_KEY(e) ((uint32_t)((e) >> 32))
+#define ENT_VAL(e) ((uint32_t)(e))
 
 static void sorted_free(sorted *t)
 {
-    free(t->key);
-    free(t->val);
+    free(t->ent);
     free(t->at);
-    free(t->bucket);
-    free(t->bat);
-    free(t->shift);
 }
 
 #define RADIX_BITS 11
 #define RADIX_MASK ((1u << RADIX_BITS) - 1)
 
-/* Sorts key/val[0..n) by key (LSD radix, 11 bits a pass, as many passes
- * as the largest key needs), tk/tv as scratch of the same size. */
-static void radix_sort(uint32_t *k, uint32_t *v, uint32_t *tk, uint32_t *tv, uint32_t n)
+/* Sorts e[0..n) by key (LSD radix, 11 bits a pass, as many passes as the
+ * largest key needs), tmp as scratch of the same size. */
+static void radix_sort(uint64_t *e, uint64_t *tmp, uint32_t n)
 {
     uint32_t max = 0;
     for (uint32_t i = 0; i < n; i++)
-        max = k[i] > max ? k[i] : max;
+        max = ENT_KEY(e[i]) > max ? ENT_KEY(e[i]) : max;
     if (n < 32) { /* insertion sort */
         for (uint32_t i = 1; i < n; i++) {
-            uint32_t x = k[i], y = v[i], j = i;
-            for (; j > 0 && k[j - 1] > x; j--) {
-                k[j] = k[j - 1];
-                v[j] = v[j - 1];
-            }
-            k[j] = x;
-            v[j] = y;
+            uint64_t x = e[i];
+            uint32_t j = i;
+            for (; j > 0 && ENT_KEY(e[j - 1]) > ENT_KEY(x); j--)
+                e[j] = e[j - 1];
+            e[j] = x;
         }
         return;
     }
-    for (unsigned shift = 0; shift < 32 && (max >> shift) != 0; shift += RADIX_BITS) {
+    uint64_t *src = e, *dst = tmp;
+    for (unsigned shift = 32; shift < 64 && (max >> (shift - 32)) != 0; shift += RADIX_BITS) {
         uint32_t cnt[RADIX_MASK + 1] = {0}, sum = 0;
         for (uint32_t i = 0; i < n; i++)
-            cnt[k[i] >> shift & RADIX_MASK]++;
+            cnt[src[i] >> shift & RADIX_MASK]++;
         for (uint32_t b = 0; b <= RADIX_MASK; b++) {
             uint32_t c = cnt[b];
             cnt[b] = sum;
             sum += c;
         }
-        for (uint32_t i = 0; i < n; i++) {
-            uint32_t o = cnt[k[i] >> shift & RADIX_MASK]++;
-            tk[o] = k[i];
-            tv[o] = v[i];
-        }
-        memcpy(k, tk, n * sizeof *k);
-        memcpy(v, tv, n * sizeof *v);
+        for (uint32_t i = 0; i < n; i++)
+            dst[cnt[src[i] >> shift & RADIX_MASK]++] = src[i];
+        uint64_t *x = src;
+        src = dst;
+        dst = x;
     }
+    if (src != e)
+        memcpy(e, src, n * sizeof *e);
 }
 
 /* Gathers and sorts every agent's entries, then checks that they cover
@@ -322,13 +348,12 @@ static void radix_sort(uint32_t *k, uint32_t *v, uint32_t *tk, uint32_t *tv, uin
 static int finish_sort(weft_doc *d, sorted *t)
 {
     uint32_t n = d->nruns + d->ndels; /* both < 2^31 */
-    uint32_t *tk = malloc(((size_t)n + 1) * sizeof *tk), *tv = malloc(((size_t)n + 1) * sizeof *tv);
+    uint64_t *tmp = malloc(((size_t)n + 1) * sizeof *tmp);
     uint32_t *fill = malloc(((size_t)d->nag + 1) * sizeof *fill);
-    t->key = malloc(((size_t)n + 1) * sizeof *t->key);
-    t->val = malloc(((size_t)n + 1) * sizeof *t->val);
+    t->ent = malloc(((size_t)n + 1) * sizeof *t->ent);
     t->at = calloc((size_t)d->nag + 1, sizeof *t->at);
     int rc = 0;
-    if (!tk || !tv || !fill || !t->key || !t->val || !t->at) {
+    if (!tmp || !fill || !t->ent || !t->at) {
         rc = WEFT_E_NOMEM;
         goto out;
     }
@@ -340,22 +365,16 @@ static int finish_sort(weft_doc *d, sorted *t)
         t->at[s + 1] += t->at[s];
         fill[s] = t->at[s];
     }
-    for (uint32_t h = 0; h < d->nruns; h++) {
-        uint32_t o = fill[d->runs[h].slot]++;
-        t->key[o] = d->runs[h].seq;
-        t->val[o] = h;
-    }
-    for (uint32_t i = 0; i < d->ndels; i++) {
-        uint32_t o = fill[d->dels[i].slot]++;
-        t->key[o] = d->dels[i].seq;
-        t->val[o] = DEL_BIT | i;
-    }
+    for (uint32_t h = 0; h < d->nruns; h++)
+        t->ent[fill[d->runs[h].slot]++] = (uint64_t)d->runs[h].seq << 32 | h;
+    for (uint32_t i = 0; i < d->ndels; i++)
+        t->ent[fill[d->dels[i].slot]++] = (uint64_t)d->dels[i].seq << 32 | DEL_BIT | i;
     for (uint32_t s = 0; s < d->nag && !rc; s++) {
         uint32_t lo = t->at[s], hi = t->at[s + 1], expect = 0;
-        radix_sort(t->key + lo, t->val + lo, tk, tv, hi - lo);
+        radix_sort(t->ent + lo, tmp, hi - lo);
         for (uint32_t e = lo; e < hi; e++) {
-            uint32_t v = t->val[e];
-            if (t->key[e] != expect) {
+            uint32_t v = ENT_VAL(t->ent[e]);
+            if (ENT_KEY(t->ent[e]) != expect) {
                 rc = WEFT_E_BADLOAD;
                 break;
             }
@@ -366,95 +385,89 @@ static int finish_sort(weft_doc *d, sorted *t)
         d->ag[s].next_seq = expect;
     }
 out:
-    free(tk);
-    free(tv);
+    free(tmp);
     free(fill);
     return rc;
 }
 
-/* Builds every slot's buckets (after finish_sort). */
-static int sorted_buckets(const weft_doc *d, sorted *t)
-{
-    size_t total = 0;
-    t->bat = malloc(((size_t)d->nag + 1) * sizeof *t->bat);
-    t->shift = malloc((size_t)d->nag + 1);
-    if (!t->bat || !t->shift)
-        return WEFT_E_NOMEM;
-    for (uint32_t s = 0; s < d->nag; s++) {
-        uint32_t cnt = t->at[s + 1] - t->at[s], sh = 0;
-        while (sh < 31 && (d->ag[s].next_seq >> sh) + 1 > cnt)
-            sh++;
-        t->shift[s] = (uint8_t)sh;
-        t->bat[s] = (uint32_t)total;
-        total += cnt ? (d->ag[s].next_seq >> sh) + 1 : 0; /* <= cnt, or 2 */
-    }
-    t->bucket = malloc((total + 1) * sizeof *t->bucket);
-    if (!t->bucket)
-        return WEFT_E_NOMEM;
-    for (uint32_t s = 0; s < d->nag; s++) {
-        const uint32_t *k = t->key + t->at[s];
-        uint32_t cnt = t->at[s + 1] - t->at[s], e = 0, sh = t->shift[s];
-        if (cnt == 0)
-            continue;
-        for (uint32_t b = 0, nb = (d->ag[s].next_seq >> sh) + 1; b < nb; b++) {
-            while (e + 1 < cnt && k[e + 1] <= (uint64_t)b << sh)
-                e++;
-            t->bucket[t->bat[s] + b] = e;
-        }
-    }
-    return 0;
-}
-
-/* The entry of slot s covering seq (seq < its next_seq, so there is one):
- * the last with key <= seq, between the bucket of seq and the next one. */
-static uint32_t sorted_find(const weft_doc *d, const sorted *t, uint32_t s, uint32_t seq)
-{
-    const uint32_t *k = t->key + t->at[s], *bk = t->bucket + t->bat[s];
-    uint32_t sh = t->shift[s], b = seq >> sh, nb = (d->ag[s].next_seq >> sh) + 1;
-    uint32_t lo = bk[b], hi = b + 1 < nb ? bk[b + 1] : t->at[s + 1] - t->at[s] - 1;
-    while (lo < hi) { /* k[lo] <= seq; the answer is <= hi */
-        uint32_t mid = lo + (hi - lo + 1) / 2;
-        if (k[mid] <= seq)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    return t->val[t->at[s] + lo];
-}
-
-/* Whether id is an inserted char; its run in *h. */
-static bool origin_run(const weft_doc *d, const sorted *t, weft_id id, uint32_t *h)
-{
-    uint32_t s = doc__slot_find(d, id.agent);
-    if (s == NIL || id.seq >= d->ag[s].next_seq)
-        return false;
-    *h = sorted_find(d, t, s, id.seq);
-    return (*h & DEL_BIT) == 0;
-}
-
 /* Origins exist, are inserted chars, and lie on the right sides (handles
  * are document order). The usual origins, the last char of the run before
- * and the first of the run after, need no lookup. */
+ * and the first of the run after, need no lookup; the others are sorted
+ * by ID and found in one walk over each agent's sorted entries. */
 static int finish_origins(weft_doc *d, const sorted *t)
 {
-    for (uint32_t h = 0; h < d->nruns; h++) {
-        const run *r = &d->runs[h];
-        uint32_t o;
-        if (r->ol.agent != WEFT_NONE) {
-            const run *p = h ? &d->runs[h - 1] : NULL;
-            if (!(p && r->ol.agent == d->ag[p->slot].id && r->ol.seq == p->seq + p->len - 1) &&
-                !(origin_run(d, t, r->ol, &o) && o < h))
-                return WEFT_E_BADLOAD;
-        }
-        /* origin-right may sit inside a run: the halves of a split merge back */
-        if (r->or.agent != WEFT_NONE) {
-            const run *n = h + 1 < d->nruns ? &d->runs[h + 1] : NULL;
-            if (!(n && r->or.agent == d->ag[n->slot].id && r->or.seq == n->seq) &&
-                !(origin_run(d, t, r->or, &o) && o > h))
-                return WEFT_E_BADLOAD;
+    uint32_t n = d->nruns, nq = 0;
+    if (n >= DEL_BIT) /* a query packs h << 1 */
+        return WEFT_E_NOMEM;
+    uint32_t *at = calloc((size_t)d->nag + 1, sizeof *at);
+    uint32_t *fill = malloc(((size_t)d->nag + 1) * sizeof *fill);
+    uint64_t *q = malloc(((size_t)2 * n + 1) * sizeof *q), *tmp = NULL;
+    uint32_t *want = malloc(((size_t)2 * n + 1) * sizeof *want); /* slot of query i */
+    int rc = 0;
+    if (!at || !fill || !q || !want) {
+        rc = WEFT_E_NOMEM;
+        goto out;
+    }
+    /* the queries, in run order, with their slots */
+    for (uint32_t h = 0; h < n && !rc; h++) {
+        const run *r = &d->runs[h], *p = h ? &d->runs[h - 1] : NULL;
+        const run *x = h + 1 < n ? &d->runs[h + 1] : NULL;
+        for (uint32_t side = 0; side < 2; side++) {
+            weft_id id = side ? r->or : r->ol;
+            if (id.agent == WEFT_NONE)
+                continue;
+            if (!side && p && id.agent == d->ag[p->slot].id && id.seq == p->seq + p->len - 1)
+                continue;
+            /* origin-right may sit inside a run: the halves of a split merge back */
+            if (side && x && id.agent == d->ag[x->slot].id && id.seq == x->seq)
+                continue;
+            uint32_t s = doc__slot_find(d, id.agent);
+            if (s == NIL || id.seq >= d->ag[s].next_seq) {
+                rc = WEFT_E_BADLOAD;
+                break;
+            }
+            q[nq] = (uint64_t)id.seq << 32 | h << 1 | side;
+            want[nq++] = s;
+            at[s + 1]++;
         }
     }
-    return 0;
+    if (rc)
+        goto out;
+    /* grouped by slot, then sorted by seq */
+    tmp = malloc(((size_t)nq + 1) * sizeof *tmp);
+    if (!tmp) {
+        rc = WEFT_E_NOMEM;
+        goto out;
+    }
+    for (uint32_t s = 0; s < d->nag; s++) {
+        at[s + 1] += at[s];
+        fill[s] = at[s];
+    }
+    for (uint32_t i = 0; i < nq; i++)
+        tmp[fill[want[i]]++] = q[i];
+    for (uint32_t s = 0; s < d->nag && !rc; s++) {
+        uint64_t *qs = tmp + at[s];
+        const uint64_t *k = t->ent + t->at[s];
+        uint32_t cnt = t->at[s + 1] - t->at[s], e = 0;
+        radix_sort(qs, q, at[s + 1] - at[s]);
+        for (uint32_t i = 0; i < at[s + 1] - at[s]; i++) {
+            uint32_t seq = ENT_KEY(qs[i]), h = ENT_VAL(qs[i]) >> 1, side = qs[i] & 1;
+            while (e + 1 < cnt && ENT_KEY(k[e + 1]) <= seq) /* key 0 is 0 */
+                e++;
+            uint32_t o = ENT_VAL(k[e]);
+            if ((o & DEL_BIT) || (side ? o <= h : o >= h)) {
+                rc = WEFT_E_BADLOAD;
+                break;
+            }
+        }
+    }
+out:
+    free(at);
+    free(fill);
+    free(q);
+    free(tmp);
+    free(want);
+    return rc;
 }
 
 /* Builds the content tree over runs 0 .. nruns-1 in that order: full
@@ -543,9 +556,10 @@ static int finish_arenas_index(weft_doc *d, const sorted *t)
             return WEFT_E_NOMEM;
         uint32_t n = 0;
         for (uint32_t e = t->at[s]; e < t->at[s + 1]; e++) {
-            if (t->val[e] & DEL_BIT)
+            uint32_t v = ENT_VAL(t->ent[e]);
+            if (v & DEL_BIT)
                 continue;
-            run *r = &d->runs[t->val[e]];
+            run *r = &d->runs[v];
             memcpy(txt + n, a->text + r->text_off, r->bytes);
             r->text_off = n;
             n += r->bytes;
@@ -553,7 +567,7 @@ static int finish_arenas_index(weft_doc *d, const sorted *t)
         free(a->text);
         a->text = txt;
         a->text_cap = a->text_n ? a->text_n : 1;
-        int rc = idx__build(&a->idx, t->key + t->at[s], t->val + t->at[s], t->at[s + 1] - t->at[s]);
+        int rc = idx__build(&a->idx, t->ent + t->at[s], t->at[s + 1] - t->at[s]);
         if (rc)
             return rc;
     }
@@ -564,10 +578,8 @@ int weft_doc_load_finish(weft_doc *d)
 {
     if (!d->loading)
         return d->nspans || d->live_runs ? WEFT_E_BADLOAD : 0;
-    sorted t = {NULL, NULL, NULL, NULL, NULL, NULL};
+    sorted t = {NULL, NULL};
     int rc = finish_sort(d, &t);
-    if (!rc)
-        rc = sorted_buckets(d, &t);
     if (!rc)
         rc = finish_origins(d, &t);
     if (!rc)

@@ -3,6 +3,12 @@
  * Node zlib.inflateRawSync. Inflation is bounded by a size the caller
  * already checked against its limit: never more than `want` bytes out.
  *
+ * Inflating is libdeflate's: every section is inflated whole into a buffer
+ * of its declared size, which is what libdeflate does (no streaming state,
+ * no window copies), 2.7x faster than zlib's inflate on the automerge-paper
+ * snapshot (0.37 vs 1.0 ms for its 16 sections), where zlib was a third of
+ * the load. Deflating stays zlib's (the golden vectors are its bytes):
+ *
  * zlib's default settings (level 6, memLevel 8): on the automerge-paper
  * snapshot level 9 was 0.8% smaller and made encoding ~4x slower, its
  * long match chains crawling through the repetitive delete columns.
@@ -14,6 +20,7 @@
  * allocating and clearing 64 KiB hash tables; a large section compresses
  * exactly as with the defaults. Every inflater with a 32 KiB window reads
  * the smaller windows. */
+#include <libdeflate.h>
 #include <stdlib.h>
 #include <zlib.h>
 
@@ -72,28 +79,26 @@ int proto__deflate(proto__deflater *d, const void *in, size_t n, weft_buf *out)
     return 0;
 }
 
-int proto__inflate(const uint8_t *in, size_t n, uint8_t *dst, size_t want)
+int proto__inflater_new(proto__inflater **out)
 {
-    z_stream z = {0};
-    int rc;
+    *out = (proto__inflater *)libdeflate_alloc_decompressor();
+    return *out ? 0 : WEFT_PROTO_E_NOMEM;
+}
+
+void proto__inflater_free(proto__inflater *z)
+{
+    if (z)
+        libdeflate_free_decompressor((struct libdeflate_decompressor *)z);
+}
+
+int proto__inflate(proto__inflater *z, const uint8_t *in, size_t n, uint8_t *dst, size_t want)
+{
+    size_t used = 0, got = 0;
     if (n > UINT32_MAX || want > UINT32_MAX)
         return WEFT_PROTO_E_INFLATE;
-    if (inflateInit2(&z, -15) != Z_OK)
-        return WEFT_PROTO_E_NOMEM;
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)n;
-    z.next_out = (Bytef *)dst;
-    z.avail_out = (uInt)want;
-    int zr = inflate(&z, Z_FINISH);
-    /* Exactly `want` bytes, a complete stream, no bytes after it. With
-     * avail_out 0 and the stream not finished, zlib says Z_BUF_ERROR (or
-     * Z_OK): too much data, which we never write anywhere. */
-    if (zr == Z_STREAM_END && z.total_out == want && z.avail_in == 0)
-        rc = 0;
-    else if (zr == Z_MEM_ERROR)
-        rc = WEFT_PROTO_E_NOMEM;
-    else
-        rc = WEFT_PROTO_E_INFLATE;
-    inflateEnd(&z);
-    return rc;
+    /* Exactly `want` bytes, a complete stream, no bytes after it. More
+     * data than `want` is INSUFFICIENT_SPACE: never written anywhere. */
+    enum libdeflate_result r = libdeflate_deflate_decompress_ex(
+        (struct libdeflate_decompressor *)z, in, n, dst, want, &used, &got);
+    return r == LIBDEFLATE_SUCCESS && got == want && used == n ? 0 : WEFT_PROTO_E_INFLATE;
 }

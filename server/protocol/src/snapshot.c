@@ -350,6 +350,8 @@ typedef struct dec_state {
     dec_run *runs;
     uint32_t nruns;
     weft_buf meta, text;
+    proto__inflater *zi;
+    bool ascii; /* the whole text (the usual case: no run needs a look) */
     weft_vv vv, have;
 } dec_state;
 
@@ -414,17 +416,27 @@ static int origin(dec_state *s, const weft_run *r, bool is_left, int code, const
     }
 }
 
-/* true when p[0..n) is all ASCII (a word at a time). */
+/* true when p[0..n) is all ASCII: words, the last one overlapping, so a
+ * short run costs two loads. */
 static bool all_ascii(const unsigned char *p, size_t n)
 {
     uint64_t acc = 0, w;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&w, p + i, 8);
+    uint32_t h, g;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 <= n; i += 8) {
+            memcpy(&w, p + i, 8);
+            acc |= w;
+        }
+        memcpy(&w, p + n - 8, 8);
         acc |= w;
+    } else if (n >= 4) {
+        memcpy(&h, p, 4);
+        memcpy(&g, p + n - 4, 4);
+        acc = h | g;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            acc |= (unsigned char)p[i];
     }
-    for (; i < n; i++)
-        acc |= p[i];
     return (acc & 0x8080808080808080u) == 0;
 }
 
@@ -449,7 +461,7 @@ static int dec_text(const dec_state *s, size_t *off, weft_run *r)
 {
     const unsigned char *t = (const unsigned char *)s->text.p;
     size_t start = *off, n = s->text.n, end;
-    if (r->len <= n - start && all_ascii(t + start, r->len)) {
+    if (r->len <= n - start && (s->ascii || all_ascii(t + start, r->len))) {
         end = start + r->len;
     } else {
         end = skip_code_points(t, start, n, r->len);
@@ -493,6 +505,10 @@ static int dec_runs(dec_state *s, weft_doc *doc)
         s->next[ai] = r->seq + r->len;
     }
     if ((rc = cols_done(s, C_R_AGENT, C_R_LEN)))
+        return rc;
+    /* every run has text; every delete record a d_len value */
+    size_t nd = proto__col_count(&s->c[C_D_LEN]);
+    if ((rc = weft_doc_load_reserve(doc, n < s->text.n ? n : s->text.n, nd)))
         return rc;
     weft_run prev, cur, nxt;
     memset(&nxt, 0, sizeof nxt);
@@ -618,19 +634,21 @@ static int dec_sections(dec_state *s, const msgpack_object *cols, const msgpack_
         return WEFT_PROTO_E_BOMB;
     size_t ncols = (size_t)total - len[C_COUNT];
     if ((rc = proto__grow((void **)&s->meta.p, &s->meta.cap, ncols ? ncols : 1, 1)) ||
-        (rc = proto__grow((void **)&s->text.p, &s->text.cap, len[C_COUNT] ? len[C_COUNT] : 1, 1)))
+        (rc = proto__grow((void **)&s->text.p, &s->text.cap, len[C_COUNT] ? len[C_COUNT] : 1, 1)) ||
+        (rc = proto__inflater_new(&s->zi)))
         return rc;
     for (int i = 0; i < C_COUNT; i++) {
         uint8_t *dst = (uint8_t *)s->meta.p + off;
-        if ((rc = proto__inflate(z[i], zn[i], dst, len[i])))
+        if ((rc = proto__inflate(s->zi, z[i], zn[i], dst, len[i])))
             return rc;
         proto__col_init(&s->c[i], dst, len[i]);
         off += len[i];
     }
     s->meta.n = ncols;
-    if ((rc = proto__inflate(z[C_COUNT], zn[C_COUNT], (uint8_t *)s->text.p, len[C_COUNT])))
+    if ((rc = proto__inflate(s->zi, z[C_COUNT], zn[C_COUNT], (uint8_t *)s->text.p, len[C_COUNT])))
         return rc;
     s->text.n = len[C_COUNT];
+    s->ascii = all_ascii((const unsigned char *)s->text.p, s->text.n);
     return 0;
 }
 
@@ -718,6 +736,7 @@ done:
     free(s.runs);
     weft_buf_cleanup(&s.meta);
     weft_buf_cleanup(&s.text);
+    proto__inflater_free(s.zi);
     weft_vv_cleanup(&s.vv);
     weft_vv_cleanup(&s.have);
     return rc;
