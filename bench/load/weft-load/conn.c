@@ -22,7 +22,6 @@ int conn_connect(conn *c)
     ci.port = g.o.port;
     ci.path = g.o.path;
     ci.host = g.o.host;
-    ci.origin = g.o.host;
     ci.protocol = WEFT_PROTO_SUBPROTOCOL;
     ci.local_protocol_name = WEFT_PROTO_SUBPROTOCOL;
     ci.opaque_user_data = c;
@@ -118,6 +117,8 @@ static void conn_welcome(conn *c, const weft_proto_msg *m)
         run_error("conn %u: welcome in state %d", c->idx, c->st);
         return;
     }
+    if (!c->t_welcome_ns)
+        c->t_welcome_ns = mono_ns();
     if (replica_welcome(c, m, &done)) {
         conn_close(c);
         return;
@@ -233,6 +234,7 @@ static int conn_receive(conn *c, struct lws *wsi, const uint8_t *in, size_t len)
 static void conn_established(conn *c)
 {
     c->st = C_SYNCING;
+    c->t_open_ns = mono_ns();
     if (replica_hello(c))
         conn_close(c);
     else if (c->q.n)

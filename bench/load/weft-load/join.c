@@ -39,7 +39,8 @@ static struct {
     int joined_warm, joined_cold, bad_joins, extra_waits, probe_failures;
     double extra_wait_ms;
     int64_t t_wait0;
-    samples warm, cold_s, warm_load, cold_load;
+    samples warm, cold_s;
+    samples part[2][3]; /* warm/cold: connect+upgrade, hello to first welcome frame, apply */
     ltimer tm;
 } J;
 
@@ -60,9 +61,14 @@ static void finish(void)
     res.doc_chars = J.t.end_cps;
     res.converged = J.text_ok && J.bad_joins == 0 && J.joined_warm == g.o.joins &&
                     (!res.have_join_cold || J.joined_cold == g.o.joins);
-    lat_summary wl = samples_summary(&J.warm_load), cl = samples_summary(&J.cold_load);
-    run_note("client-side welcome apply (snapshot load) p50: warm %.3f ms, cold %.3f ms", wl.p50,
-             cl.p50);
+    for (int k = 0; k < 2; k++) {
+        lat_summary a = samples_summary(&J.part[k][0]), b = samples_summary(&J.part[k][1]),
+                    d = samples_summary(&J.part[k][2]);
+        if (a.n)
+            run_note("%s join p50 parts: TCP+upgrade %.3f ms, hello to first welcome frame %.3f ms "
+                     "(server: room, agent commit, snapshot), client applies it %.3f ms",
+                     k ? "cold" : "warm", a.p50, b.p50, d.p50);
+    }
     if (res.have_join_cold)
         run_note("cold: %.1f s wait after each close; %d samples needed %.0f ms more for "
                  "weft_rooms to reach 0; %d probes failed",
@@ -72,8 +78,9 @@ static void finish(void)
     run_result(&res);
     samples_free(&J.warm);
     samples_free(&J.cold_s);
-    samples_free(&J.warm_load);
-    samples_free(&J.cold_load);
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 3; i++)
+            samples_free(&J.part[k][i]);
     trace_cleanup(&J.t);
 }
 
@@ -116,7 +123,10 @@ static void joiner_synced(conn *c)
                   weft_doc_len(c->doc));
     }
     samples_add(J.cold ? &J.cold_s : &J.warm, ms);
-    samples_add(J.cold ? &J.cold_load : &J.warm_load, (double)c->load_ns / 1e6);
+    samples *part = J.part[J.cold];
+    samples_add(&part[0], (double)(c->t_open_ns - c->t_start_ns) / 1e6);
+    samples_add(&part[1], (double)(c->t_welcome_ns - c->t_open_ns) / 1e6);
+    samples_add(&part[2], (double)c->load_ns / 1e6);
     if (J.cold)
         J.joined_cold++;
     else

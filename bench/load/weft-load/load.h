@@ -139,7 +139,8 @@ typedef struct conn {
     conn_state st;
     uint32_t close_code; /* from the server's close frame or error message */
     int64_t t_start_ns, t_synced_ns;
-    int64_t load_ns; /* spent applying welcome chunks */
+    int64_t t_open_ns, t_welcome_ns; /* upgrade done; first welcome frame in */
+    int64_t load_ns;                 /* spent applying welcome chunks */
 
     /* the replica */
     weft_doc *doc;
