@@ -251,7 +251,6 @@ class TypingPart {
 
   async open() {
     const opt = { ...this.opt, rooms: this.nRooms };
-    opt.roomPrefix = this.opt.roomPrefix;
     this.rooms = await withTimeout(openAll(opt, opt.clients, this.firstRoom), CONNECT_TIMEOUT_MS, 'connecting');
     for (const room of this.rooms) {
       room.typists = room.conns.slice(0, opt.typists);

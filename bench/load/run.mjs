@@ -60,7 +60,9 @@ function options() {
     strict: true,
   });
   if (values.help) {
-    process.stdout.write(readFileSync(join(here, 'README.md'), 'utf8').split('\n## ')[1] ?? '');
+    process.stdout.write('usage: node bench/load/run.mjs [--systems weft,yws,hocus,hocus-sqlite] [--only S1,S2,S3,S3x10,S4,S5,S6]\n' +
+      '                            [--quick] [--json FILE] [--trace PATH] [--peer-threads N]\n' +
+      'Runs each scenario against each system and prints one table; bench/load/README.md explains it.\n');
     process.exit(0);
   }
   const systems = values.systems.split(',').filter(Boolean);
@@ -324,7 +326,6 @@ function summarize(xs) {
 // ---- the table --------------------------------------------------------------------
 
 const MB = 1024 * 1024;
-const get = (r, f) => (r && !r.failed ? f(r) : null) ?? null;
 const res = (f) => (r) => (r.result ? f(r.result) : null);
 
 // Each row: the scenario it comes from, how to read it, the target and
