@@ -181,15 +181,16 @@ static int total_conns(void)
  * not return between events, so the end of a run could not stop it. */
 static struct ev_loop *g_loop;
 
-static struct lws_context *create_context(rlim_t nofile)
+static struct lws_context *create_context(void)
 {
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = protocols;
     info.pt_serv_buf_size = 65536;
-    rlim_t want = (rlim_t)total_conns() + 256;
-    info.fd_limit_per_thread = (unsigned)(want < nofile ? want : nofile);
+    /* no fd_limit_per_thread: lws 4.1 then finds a wsi by a linear search
+     * over its table (wsi_from_fd, 15% of S3's client CPU); sized by the
+     * rlimit, the table is indexed by fd */
     info.count_threads = 1;
     /* poll() over every socket per wakeup cost 85% of S3's client CPU at
      * 1,000 connections: lws's libev plugin (epoll) costs per event */
@@ -213,7 +214,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "weft-load: %d connections but RLIMIT_NOFILE is %llu\n", total_conns(),
                 (unsigned long long)nofile);
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
-    g.ctx = create_context(nofile);
+    g.ctx = create_context();
     if (!g.ctx) {
         fprintf(stderr, "weft-load: cannot create the lws context\n");
         return 2;
