@@ -243,7 +243,7 @@ async function runOne(sys, sc, dir, opt) {
   const logFile = join(dir, `${sc}.log`);
   const srvSpec = serverArgv(sys, sc, port, dir);
   const server = spawnLimited(srvSpec.argv, { env: srvSpec.env, logFile });
-  const out = { system: sys, scenario: sc, port, serverPid: server.pid, flags: [], notes: [], failed: null };
+  const out = { system: sys, scenario: sc, port, serverPid: server.pid, loadAvg: loadavg()[0], flags: [], notes: [], failed: null };
   let client = null;
   try {
     await waitPort(port, server, 15_000);
@@ -447,22 +447,30 @@ async function main() {
   for (const [s, why] of Object.entries(skipped)) console.log(`- ${s}: SKIPPED, ${why}`);
   if (opt.scenarios.includes('S4') && !existsSync(opt.trace)) throw new Error(`trace ${opt.trace} not found (--trace PATH)`);
 
+  // Scenario by scenario, every system in turn: the systems compared in a
+  // row run minutes apart at most, so they see about the same machine load.
   const results = {};
+  const dirs = {};
   for (const sys of systems) {
-    const dir = mkdtempSync(join(tmpdir(), `weft-load-${sys}-`));
+    dirs[sys] = mkdtempSync(join(tmpdir(), `weft-load-${sys}-`));
     results[sys] = {};
-    for (const sc of opt.scenarios) {
+  }
+  for (const sc of opt.scenarios) {
+    for (const sys of systems) {
+      const dir = dirs[sys];
       log(`${sys} ${sc} ...`);
       const t = Date.now();
       const r = await runOne(sys, sc, dir, opt);
       results[sys][sc] = r;
       const x = r.result;
       log(`${sys} ${sc} done in ${((Date.now() - t) / 1000).toFixed(1)} s: ` +
-        `server ${fmt(r.serverCpu, 'pct')}% cpu, ${fmt(r.serverRss && r.serverRss.max / MB, 'mb')} MB; client ${fmt(r.clientCpu, 'pct')}% cpu` +
+        `load ${r.loadAvg.toFixed(1)}; server ${fmt(r.serverCpu, 'pct')}% cpu, ${fmt(r.serverRss && r.serverRss.max / MB, 'mb')} MB; client ${fmt(r.clientCpu, 'pct')}% cpu` +
         (x?.lat ? `; lat p50 ${x.lat.p50} p99 ${x.lat.p99}` : '') + (r.flags.length ? `; ${r.flags.join('; ')}` : ''));
     }
-    if (!Object.values(results[sys]).some((r) => r.failed)) rmSync(dir, { recursive: true, force: true });
-    else log(`${sys}: logs kept in ${dir}`);
+  }
+  for (const sys of systems) {
+    if (!Object.values(results[sys]).some((r) => r.failed)) rmSync(dirs[sys], { recursive: true, force: true });
+    else log(`${sys}: logs kept in ${dirs[sys]}`);
   }
 
   const all = systems.length ? systems : opt.systems;
@@ -478,7 +486,7 @@ async function main() {
       if (!r) continue;
       for (const f of r.flags) flagged.push(`${sys} ${sc}: ${f}`);
       for (const n of [...r.notes, ...(r.result?.notes ?? [])]) notes.push(`${sys} ${sc}: ${n}`);
-      if (sc !== 'S4' && r.clientCpu !== undefined && r.window >= 0.5) notes.push(`${sys} ${sc}: server ${fmt(r.serverCpu, 'pct')}% / client ${fmt(r.clientCpu, 'pct')}% of a core over ${r.window?.toFixed(1)} s`);
+      if (sc !== 'S4' && r.clientCpu !== undefined && r.window >= 0.5) notes.push(`${sys} ${sc}: server ${fmt(r.serverCpu, 'pct')}% / client ${fmt(r.clientCpu, 'pct')}% of a core over ${r.window?.toFixed(1)} s (load average ${r.loadAvg.toFixed(1)} at the start)`);
     }
   }
   if (flagged.length) { console.log('\nFlagged:'); for (const f of flagged) console.log(`- ${f}`); }
