@@ -186,9 +186,9 @@ static void test_oplist(void)
     weft_doc *d = weft_doc_new(1), *r = weft_doc_new(WEFT_NONE);
     weft_oplist l;
     weft_oplist_init(&l);
+    static const char typed[] = "abcdefghijklmnopqrstuvwxyz0123456789ABCD";
     for (int i = 0; i < 40; i++)
-        CHECK_OK(weft_doc_insert(d, (uint32_t)i, "abcdefghijklmnopqrstuvwxyz0123456789ABCD" + i, 1,
-                                 &l));
+        CHECK_OK(weft_doc_insert(d, (uint32_t)i, &typed[i], 1, &l));
     CHECK_EQ(l.n, 1);
     CHECK_EQ(l.ops[0].len, 40);
     CHECK_OK(weft_doc_delete(d, 39, 1, &l));
