@@ -113,10 +113,14 @@ weft_span weft_doc_span_get(const weft_doc *d, size_t i)
  * by first seq) once and checks and builds everything from those arrays
  * (load_int.h). */
 
+/* d->loading: 0 not loading, 1 loading, LOAD_FAILED after a failed
+ * weft_doc_load_finish (the document is then only fit to be freed). */
+#define LOAD_FAILED 2u
+
 static int load_begin(weft_doc *d)
 {
     if (d->loading)
-        return 0;
+        return d->loading == LOAD_FAILED ? WEFT_E_BADLOAD : 0;
     if (d->nspans || d->ndels || d->nruns || d->live_runs)
         return WEFT_E_BADLOAD;
     d->loading = 1;
@@ -292,6 +296,7 @@ int weft_doc_load_span(weft_doc *d, const weft_span *in)
 typedef struct sorted {
     uint64_t *ent;
     uint32_t *at;
+    uint64_t *work; /* scratch: the sort's, then the origin queries' */
 } sorted;
 
 #define ENT_KEY(e) ((uint32_t)((e) >> 32))
@@ -301,6 +306,7 @@ static void sorted_free(sorted *t)
 {
     free(t->ent);
     free(t->at);
+    free(t->work);
 }
 
 #define RADIX_BITS 11
@@ -323,18 +329,24 @@ static void radix_sort(uint64_t *e, uint64_t *tmp, uint32_t n)
         }
         return;
     }
-    uint64_t *src = e, *dst = tmp;
-    for (unsigned shift = 32; shift < 64 && (max >> (shift - 32)) != 0; shift += RADIX_BITS) {
+    /* digits as even as the key bits allow: 18 bits sort in 2 passes of 9 */
+    unsigned bits = 0, passes, width;
+    while (bits < 32 && (max >> bits) != 0)
+        bits++;
+    passes = (bits + RADIX_BITS - 1) / RADIX_BITS;
+    width = passes ? (bits + passes - 1) / passes : 0;
+    uint64_t *src = e, *dst = tmp, mask = ((uint64_t)1 << width) - 1;
+    for (unsigned p = 0, shift = 32; p < passes; p++, shift += width) {
         uint32_t cnt[RADIX_MASK + 1] = {0}, sum = 0;
         for (uint32_t i = 0; i < n; i++)
-            cnt[src[i] >> shift & RADIX_MASK]++;
-        for (uint32_t b = 0; b <= RADIX_MASK; b++) {
+            cnt[src[i] >> shift & mask]++;
+        for (uint32_t b = 0; b <= mask; b++) {
             uint32_t c = cnt[b];
             cnt[b] = sum;
             sum += c;
         }
         for (uint32_t i = 0; i < n; i++)
-            dst[cnt[src[i] >> shift & RADIX_MASK]++] = src[i];
+            dst[cnt[src[i] >> shift & mask]++] = src[i];
         uint64_t *x = src;
         src = dst;
         dst = x;
@@ -343,12 +355,46 @@ static void radix_sort(uint64_t *e, uint64_t *tmp, uint32_t n)
         memcpy(e, src, n * sizeof *e);
 }
 
-/* Gathers and sorts every agent's entries, then checks that they cover
- * [0, n) exactly, in order, with n where the spans end; sets next_seq. */
+/* One agent's sorted entries: they cover [0, n) exactly, in order, with n
+ * where its spans end (sets next_seq); in the same walk its text is laid
+ * out in seq order (so adjacent runs can merge). */
+static int finish_agent(weft_doc *d, const sorted *t, uint32_t s)
+{
+    agent_slot *a = &d->ag[s];
+    char *txt = malloc(a->text_n ? a->text_n : 1);
+    uint32_t expect = 0, n = 0;
+    if (!txt)
+        return WEFT_E_NOMEM;
+    for (uint32_t e = t->at[s]; e < t->at[s + 1]; e++) {
+        uint32_t v = ENT_VAL(t->ent[e]);
+        if (ENT_KEY(t->ent[e]) != expect) {
+            free(txt);
+            return WEFT_E_BADLOAD;
+        }
+        if (v & DEL_BIT) {
+            expect += d->dels[v & ~DEL_BIT].len;
+            continue;
+        }
+        run *r = &d->runs[v];
+        expect += r->len;
+        memcpy(txt + n, a->text + r->text_off, r->bytes);
+        r->text_off = n;
+        n += r->bytes;
+    }
+    free(a->text);
+    a->text = txt;
+    a->text_cap = a->text_n ? a->text_n : 1;
+    a->next_seq = expect;
+    return a->load_next == expect ? 0 : WEFT_E_BADLOAD;
+}
+
+/* Gathers and sorts every agent's entries and checks and lays them out
+ * (finish_agent). */
 static int finish_sort(weft_doc *d, sorted *t)
 {
     uint32_t n = d->nruns + d->ndels; /* both < 2^31 */
-    uint64_t *tmp = malloc(((size_t)n + 1) * sizeof *tmp);
+    size_t nw = (size_t)n > (size_t)4 * d->nruns ? n : (size_t)4 * d->nruns; /* finish_origins */
+    uint64_t *tmp = t->work = malloc((nw + 1) * sizeof *tmp); /* touched only as far as used */
     uint32_t *fill = malloc(((size_t)d->nag + 1) * sizeof *fill);
     t->ent = malloc(((size_t)n + 1) * sizeof *t->ent);
     t->at = calloc((size_t)d->nag + 1, sizeof *t->at);
@@ -370,87 +416,89 @@ static int finish_sort(weft_doc *d, sorted *t)
     for (uint32_t i = 0; i < d->ndels; i++)
         t->ent[fill[d->dels[i].slot]++] = (uint64_t)d->dels[i].seq << 32 | DEL_BIT | i;
     for (uint32_t s = 0; s < d->nag && !rc; s++) {
-        uint32_t lo = t->at[s], hi = t->at[s + 1], expect = 0;
-        radix_sort(t->ent + lo, tmp, hi - lo);
-        for (uint32_t e = lo; e < hi; e++) {
-            uint32_t v = ENT_VAL(t->ent[e]);
-            if (ENT_KEY(t->ent[e]) != expect) {
-                rc = WEFT_E_BADLOAD;
-                break;
-            }
-            expect += v & DEL_BIT ? d->dels[v & ~DEL_BIT].len : d->runs[v].len;
-        }
-        if (!rc && d->ag[s].load_next != expect)
-            rc = WEFT_E_BADLOAD;
-        d->ag[s].next_seq = expect;
+        radix_sort(t->ent + t->at[s], tmp, t->at[s + 1] - t->at[s]);
+        rc = finish_agent(d, t, s);
     }
 out:
-    free(tmp);
     free(fill);
     return rc;
 }
 
+#define NO_QUERY NIL
+#define BAD_ORIGIN (NIL - 1)
+
+/* The slot whose entries must resolve origin `side` of run h, NO_QUERY
+ * when there is nothing to look up (none, or the last char of the run
+ * before / the first of the run after: those are inserted chars on the
+ * right side), BAD_ORIGIN for an ID that does not exist. */
+static inline uint32_t origin_slot(const weft_doc *d, uint32_t h, uint32_t side)
+{
+    const run *r = &d->runs[h];
+    weft_id id = side ? r->or : r->ol;
+    if (id.agent == WEFT_NONE)
+        return NO_QUERY;
+    if (!side && h > 0) {
+        const run *p = &d->runs[h - 1];
+        if (id.agent == d->ag[p->slot].id && id.seq == p->seq + p->len - 1)
+            return NO_QUERY;
+    }
+    /* origin-right may sit inside a run: the halves of a split merge back */
+    if (side && h + 1 < d->nruns) {
+        const run *x = &d->runs[h + 1];
+        if (id.agent == d->ag[x->slot].id && id.seq == x->seq)
+            return NO_QUERY;
+    }
+    uint32_t s = d->ag_last < d->nag && d->ag[d->ag_last].id == id.agent
+                     ? d->ag_last
+                     : doc__slot_find(d, id.agent);
+    return s == NIL || id.seq >= d->ag[s].next_seq ? BAD_ORIGIN : s;
+}
+
 /* Origins exist, are inserted chars, and lie on the right sides (handles
- * are document order). The usual origins, the last char of the run before
- * and the first of the run after, need no lookup; the others are sorted
- * by ID and found in one walk over each agent's sorted entries. */
+ * are document order). The ones origin_slot cannot settle are grouped by
+ * agent, radix-sorted by seq and resolved in one walk over each agent's
+ * sorted entries. t->work holds them: as found in [0, nq), grouped in
+ * [nq, 2 nq) (2 nq <= 4 nruns), the sort's scratch in [0, nq) again. */
 static int finish_origins(weft_doc *d, const sorted *t)
 {
     uint32_t n = d->nruns, nq = 0;
     if (n >= DEL_BIT) /* a query packs h << 1 */
         return WEFT_E_NOMEM;
     uint32_t *at = calloc((size_t)d->nag + 1, sizeof *at);
-    uint32_t *fill = malloc(((size_t)d->nag + 1) * sizeof *fill);
-    uint64_t *q = malloc(((size_t)2 * n + 1) * sizeof *q), *tmp = NULL;
-    uint32_t *want = malloc(((size_t)2 * n + 1) * sizeof *want); /* slot of query i */
+    uint32_t *slot = malloc(((size_t)2 * n + 1) * sizeof *slot); /* of each query */
+    uint64_t *q = t->work;
     int rc = 0;
-    if (!at || !fill || !q || !want) {
+    if (!at || !slot) {
         rc = WEFT_E_NOMEM;
         goto out;
     }
-    /* the queries, in run order, with their slots */
-    for (uint32_t h = 0; h < n && !rc; h++) {
-        const run *r = &d->runs[h], *p = h ? &d->runs[h - 1] : NULL;
-        const run *x = h + 1 < n ? &d->runs[h + 1] : NULL;
+    for (uint32_t h = 0; h < n; h++)
         for (uint32_t side = 0; side < 2; side++) {
-            weft_id id = side ? r->or : r->ol;
-            if (id.agent == WEFT_NONE)
+            uint32_t s = origin_slot(d, h, side);
+            if (s == NO_QUERY)
                 continue;
-            if (!side && p && id.agent == d->ag[p->slot].id && id.seq == p->seq + p->len - 1)
-                continue;
-            /* origin-right may sit inside a run: the halves of a split merge back */
-            if (side && x && id.agent == d->ag[x->slot].id && id.seq == x->seq)
-                continue;
-            uint32_t s = doc__slot_find(d, id.agent);
-            if (s == NIL || id.seq >= d->ag[s].next_seq) {
+            if (s == BAD_ORIGIN) {
                 rc = WEFT_E_BADLOAD;
-                break;
+                goto out;
             }
-            q[nq] = (uint64_t)id.seq << 32 | h << 1 | side;
-            want[nq++] = s;
+            const run *r = &d->runs[h];
+            q[nq] = (uint64_t)(side ? r->or : r->ol).seq << 32 | h << 1 | side;
+            slot[nq++] = s;
             at[s + 1]++;
         }
-    }
-    if (rc)
-        goto out;
-    /* grouped by slot, then sorted by seq */
-    tmp = malloc(((size_t)nq + 1) * sizeof *tmp);
-    if (!tmp) {
-        rc = WEFT_E_NOMEM;
-        goto out;
-    }
-    for (uint32_t s = 0; s < d->nag; s++) {
+    uint64_t *g = q + nq;
+    for (uint32_t s = 0; s < d->nag; s++) /* at[s + 1]: where slot s's group ends */
         at[s + 1] += at[s];
-        fill[s] = at[s];
-    }
-    for (uint32_t i = 0; i < nq; i++)
-        tmp[fill[want[i]]++] = q[i];
+    for (uint32_t i = nq; i-- > 0;)
+        g[--at[slot[i] + 1]] = q[i];
+    /* at[s + 1] is now where slot s's group starts */
     for (uint32_t s = 0; s < d->nag && !rc; s++) {
-        uint64_t *qs = tmp + at[s];
+        uint32_t lo = at[s + 1], hi = s + 1 < d->nag ? at[s + 2] : nq;
+        uint64_t *qs = g + lo;
         const uint64_t *k = t->ent + t->at[s];
         uint32_t cnt = t->at[s + 1] - t->at[s], e = 0;
-        radix_sort(qs, q, at[s + 1] - at[s]);
-        for (uint32_t i = 0; i < at[s + 1] - at[s]; i++) {
+        radix_sort(qs, q, hi - lo);
+        for (uint32_t i = 0; i < hi - lo; i++) {
             uint32_t seq = ENT_KEY(qs[i]), h = ENT_VAL(qs[i]) >> 1, side = qs[i] & 1;
             while (e + 1 < cnt && ENT_KEY(k[e + 1]) <= seq) /* key 0 is 0 */
                 e++;
@@ -463,10 +511,7 @@ static int finish_origins(weft_doc *d, const sorted *t)
     }
 out:
     free(at);
-    free(fill);
-    free(q);
-    free(tmp);
-    free(want);
+    free(slot);
     return rc;
 }
 
@@ -545,29 +590,11 @@ static int finish_tree(weft_doc *d)
     return 0;
 }
 
-/* Lays each agent's text out in seq order (so adjacent runs can merge)
- * and builds its ID index from the sorted entries. */
-static int finish_arenas_index(weft_doc *d, const sorted *t)
+/* Builds each agent's ID index from its sorted entries. */
+static int finish_index(weft_doc *d, const sorted *t)
 {
     for (uint32_t s = 0; s < d->nag; s++) {
-        agent_slot *a = &d->ag[s];
-        char *txt = malloc(a->text_n ? a->text_n : 1);
-        if (!txt)
-            return WEFT_E_NOMEM;
-        uint32_t n = 0;
-        for (uint32_t e = t->at[s]; e < t->at[s + 1]; e++) {
-            uint32_t v = ENT_VAL(t->ent[e]);
-            if (v & DEL_BIT)
-                continue;
-            run *r = &d->runs[v];
-            memcpy(txt + n, a->text + r->text_off, r->bytes);
-            r->text_off = n;
-            n += r->bytes;
-        }
-        free(a->text);
-        a->text = txt;
-        a->text_cap = a->text_n ? a->text_n : 1;
-        int rc = idx__build(&a->idx, t->ent + t->at[s], t->at[s + 1] - t->at[s]);
+        int rc = idx__build(&d->ag[s].idx, t->ent + t->at[s], t->at[s + 1] - t->at[s]);
         if (rc)
             return rc;
     }
@@ -578,7 +605,9 @@ int weft_doc_load_finish(weft_doc *d)
 {
     if (!d->loading)
         return d->nspans || d->live_runs ? WEFT_E_BADLOAD : 0;
-    sorted t = {NULL, NULL};
+    if (d->loading == LOAD_FAILED)
+        return WEFT_E_BADLOAD;
+    sorted t = {NULL, NULL, NULL};
     int rc = finish_sort(d, &t);
     if (!rc)
         rc = finish_origins(d, &t);
@@ -587,10 +616,12 @@ int weft_doc_load_finish(weft_doc *d)
     if (!rc && !doc__tombs_exact(d))
         rc = WEFT_E_BADLOAD; /* deletes target tombstones, and only those are deleted */
     if (!rc)
-        rc = finish_arenas_index(d, &t);
+        rc = finish_index(d, &t);
     sorted_free(&t);
-    if (rc)
+    if (rc) {
+        d->loading = LOAD_FAILED; /* half rebuilt: not to be loaded into again */
         return rc;
+    }
     d->loading = 0; /* runs from weft_run_iter are canonical: nothing to merge */
     return 0;
 }
@@ -663,9 +694,13 @@ bool doc__tombs_exact(const weft_doc *d)
         w += d->ag[s].next_seq / 64 + 1;
     }
     uint64_t targeted = 0, tomb = 0;
+    uint32_t last_agent = WEFT_NONE, ts = NIL;
     for (uint32_t i = 0; ok && i < d->ndels; i++) {
         const del_rec *r = &d->dels[i];
-        uint32_t ts = doc__slot_find(d, r->target.agent);
+        if (r->target.agent != last_agent) {
+            last_agent = r->target.agent;
+            ts = doc__slot_find(d, last_agent);
+        }
         if (ts == NIL || (r->rev && r->target.seq < r->len - 1) ||
             (uint64_t)del__lo(r) + r->len > d->ag[ts].next_seq) {
             ok = false;
