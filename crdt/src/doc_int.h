@@ -350,6 +350,8 @@ int integrate__apply(weft_doc *d, const weft_op *op, weft_patchlist *patches);
 /* weft_oplist_push of the insert of one char c (one byte) with ID
  * (agent, seq), origin-left (agent, seq-1) and origin-right `or`. */
 int oplist__push_char(weft_oplist *l, uint32_t agent, uint32_t seq, weft_id or, const char *c);
+/* weft_oplist_push of the delete of one char, target, with ID (agent, seq). */
+int oplist__push_del(weft_oplist *l, uint32_t agent, uint32_t seq, weft_id target);
 int patch__push(weft_patchlist *l, uint32_t pos, uint32_t pos16, uint32_t del, uint32_t del16,
                 const char *text, uint32_t bytes, uint32_t ins, uint32_t ins16);
 

@@ -163,16 +163,40 @@ done:
     return 0;
 }
 
+/* Deletes the one char at pos (backspace, the delete key): weft_doc_delete's
+ * loop for len 1, without the loop. */
+static int delete_char(weft_doc *d, uint32_t pos, weft_oplist *out)
+{
+    uint32_t h, off;
+    if (tree__find(d, pos, 0, &h, &off))
+        return WEFT_E_CORRUPT;
+    const run *r = &d->runs[h];
+    weft_id target = {d->ag[r->slot].id, r->seq + off};
+    int rc = doc__delete_in_run(d, h, off, 1, NULL);
+    if (rc)
+        return rc;
+    agent_slot *me = &d->ag[d->me];
+    uint32_t seq = me->next_seq;
+    if ((rc = doc__del_record(d, d->me, seq, target, 1)))
+        return rc;
+    me->next_seq = seq + 1;
+    if ((rc = doc__span_record(d, d->me, seq, 1)))
+        return rc;
+    return out ? oplist__push_del(out, me->id, seq, target) : 0;
+}
+
 int weft_doc_delete(weft_doc *d, uint32_t pos, uint32_t len, weft_oplist *out)
 {
     if (d->me == NIL)
         return WEFT_E_READONLY;
     d->typing = NIL;
-    uint32_t total = weft_doc_len(d);
+    uint32_t total = d->len_cp;
     if (pos > total || len > total - pos)
         return WEFT_E_RANGE;
     if ((uint64_t)d->ag[d->me].next_seq + len >= UINT32_MAX)
         return WEFT_E_OVERFLOW;
+    if (len == 1)
+        return delete_char(d, pos, out);
     while (len > 0) {
         uint32_t h, off;
         int rc = tree__find(d, pos, 0, &h, &off);

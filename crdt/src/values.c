@@ -136,6 +136,26 @@ int oplist__push_char(weft_oplist *l, uint32_t agent, uint32_t seq, weft_id or, 
     return 0;
 }
 
+int oplist__push_del(weft_oplist *l, uint32_t agent, uint32_t seq, weft_id target)
+{
+    if (l->n) { /* op_follows for deletes */
+        weft_op *a = &l->ops[l->n - 1];
+        if (a->kind == WEFT_OP_DEL && a->id.agent == agent && a->id.seq + a->len == seq &&
+            a->target.agent == target.agent && a->target.seq + a->len == target.seq) {
+            a->len++;
+            return 0;
+        }
+    }
+    if (l->n == l->cap) {
+        int rc = grow((void **)&l->ops, &l->cap, l->n + 1, sizeof(weft_op));
+        if (rc)
+            return rc;
+    }
+    l->ops[l->n++] = (weft_op){WEFT_OP_DEL, {agent, seq}, 1, WEFT_ID_NONE, WEFT_ID_NONE, target,
+                               NULL, 0};
+    return 0;
+}
+
 void weft_patchlist_init(weft_patchlist *l)
 {
     memset(l, 0, sizeof *l);
