@@ -293,6 +293,11 @@ async function runOne(sys, sc, dir, opt) {
     if (!out.result) out.failed ??= `client exited with ${code} without a result line`;
     else if (code !== 0) out.failed ??= `client exited with ${code}`;
     if (out.clientCpu !== undefined && out.clientCpu >= CLIENT_BOUND) out.flags.push(`client-bound: the client used ${Math.round(out.clientCpu)}% of a core`);
+    const planned = PLAN[sc][opt.quick ? 'quick' : 'full'].secs;
+    if (['S1', 'S2', 'S3', 'S3x10'].includes(sc) && out.result?.secs > planned * 1.1) {
+      out.flags.push(`behind schedule: ${planned} s of typing took ${out.result.secs.toFixed(1)} s (the client's timers fired late)`);
+    }
+    if (out.loadAvg > osCpus().length) out.flags.push(`busy machine: load average ${out.loadAvg.toFixed(1)} on ${osCpus().length} CPUs when the run started`);
     if (out.result && out.result.delivered < out.result.expected) out.flags.push(`${out.result.expected - out.result.delivered} of ${out.result.expected} deliveries missing`);
     if (out.result?.errors > 0) out.flags.push(`${out.result.errors} client errors`);
     if (out.result?.converged === false) out.flags.push('NOT converged');
@@ -382,7 +387,7 @@ function ratio(peer, weft, kind) {
 function table(results, systems, scenarios) {
   const peers = systems.filter((s) => s !== 'weft');
   const hasWeft = systems.includes('weft');
-  const head = ['metric', ...systems.flatMap((s) => (s !== 'weft' && hasWeft ? [s, '×'] : [s])), 'target (issue 6)', 'weft'];
+  const head = ['metric', ...systems.flatMap((s) => (s !== 'weft' && hasWeft ? [s, '×'] : [s])), 'target (issue 6)', 'weft vs target'];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i === 0 ? '---' : '--:')).join('|')}|`];
   for (const row of ROWS) {
     if (!scenarios.includes(row.sc)) continue;
@@ -396,7 +401,7 @@ function table(results, systems, scenarios) {
       const r = results[s]?.[row.sc];
       if (!r) return '';
       if (r.failed) return ' (failed)';
-      return r.flags.some((f) => f.startsWith('client-bound')) ? ' †' : '';
+      return r.flags.some((f) => f.startsWith('client-bound') || f.startsWith('behind schedule')) ? ' †' : '';
     };
     const w = hasWeft ? val('weft') : null;
     const cells = [row.name];
@@ -477,7 +482,7 @@ async function main() {
   console.log('');
   console.log(table(results, systems, opt.scenarios));
   console.log('');
-  console.log(`× = that system / weft. † = client-bound (the client used ≥ ${CLIENT_BOUND}% of a core in the measured window): the figure measures the client as much as the server.`);
+  console.log(`× = that system / weft. † = client-bound (the client used ≥ ${CLIENT_BOUND}% of a core in the measured window) or behind schedule (its typing took over 10% longer than planned): the figure measures the client as much as the server.`);
   const flagged = [];
   const notes = [];
   for (const sys of systems) {
