@@ -1,7 +1,9 @@
 /* idindex.c — per-agent ID index: a sorted array of chunks of sorted
  * (key, val) pairs. An entry covers [key, next key). Appends at the end
  * (new seqs) are O(1); inserts in the middle (run splits) move at most one
- * chunk's entries and, when a chunk fills, the chunk pointer array. */
+ * chunk's entries and, when a chunk fills, the chunk pointer array.
+ * Loading a snapshot builds an index whole from sorted keys (idx__build,
+ * full chunks) instead of inserting entry by entry. */
 #include "load_int.h"
 
 void idx__cleanup(idindex *x)

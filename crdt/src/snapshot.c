@@ -262,7 +262,7 @@ int weft_doc_load_del(weft_doc *d, const weft_del *in)
     uint32_t slot;
     if (in->id.agent == WEFT_NONE || in->target.agent == WEFT_NONE || in->len == 0 ||
         (uint64_t)in->id.seq + in->len >= UINT32_MAX ||
-        (in->rev ? in->len < 2 || in->target.seq < in->len - 1
+        (in->rev ? in->len < 2 || in->target.seq < in->len - 1 || in->target.seq >= UINT32_MAX - 1
                  : (uint64_t)in->target.seq + in->len >= UINT32_MAX))
         return WEFT_E_BADLOAD;
     if ((rc = load_slot(d, in->id.agent, &slot)))

@@ -76,6 +76,12 @@ static inline int proto__col_next(proto__col *c, uint32_t *v)
         *v = *c->p++;
         return 0;
     }
+    /* two bytes, the second a canonical last group (not 0) */
+    if (c->end - c->p >= 2 && c->p[1] < 0x80 && c->p[1] != 0) {
+        *v = (uint32_t)(c->p[0] & 0x7f) | (uint32_t)c->p[1] << 7;
+        c->p += 2;
+        return 0;
+    }
     return proto__col_next_slow(c, v);
 }
 

@@ -381,7 +381,7 @@ static int agent_at(dec_state *s, uint32_t idx, uint32_t *agent)
 }
 
 /* Reads an origin given its code (ol when is_left). */
-static int origin(dec_state *s, const weft_run *r, bool is_left, int code, const weft_run *adj,
+static inline int origin(dec_state *s, const weft_run *r, bool is_left, int code, const weft_run *adj,
                   weft_id *id)
 {
     uint32_t x, xa;
@@ -506,9 +506,13 @@ static int dec_runs(dec_state *s, weft_doc *doc)
     }
     if ((rc = cols_done(s, C_R_AGENT, C_R_LEN)))
         return rc;
-    /* every run has text; every delete record a d_len value */
+    /* A hint, capped so that no column count can make it allocate more
+     * than the text justifies: every run has text, and a delete record
+     * removes at least one char (more records than chars, from repeated
+     * concurrent deletes, only grow the list later). */
     size_t nd = proto__col_count(&s->c[C_D_LEN]);
-    if ((rc = weft_doc_load_reserve(doc, n < s->text.n ? n : s->text.n, nd)))
+    if ((rc = weft_doc_load_reserve(doc, n < s->text.n ? n : s->text.n,
+                                    nd < s->text.n ? nd : s->text.n)))
         return rc;
     weft_run prev, cur, nxt;
     memset(&nxt, 0, sizeof nxt);
