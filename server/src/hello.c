@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void expiry_cb(lws_sorted_usec_list_t *sul)
+static void expiry_cb(wtimer *t)
 {
-    session *s = lws_container_of(sul, session, expiry_sul);
+    session *s = lws_container_of(t, session, expiry_timer);
     session_close(s, WEFT_CLOSE_TOKEN_EXPIRED, "token expired", true);
 }
 
@@ -19,7 +19,7 @@ static void expiry_arm(session *s)
     int64_t ms = (int64_t)s->token_exp * 1000 - wall_ms();
     if (ms < 1)
         ms = 1;
-    lws_sul_schedule(s->srv->ctx, 0, &s->expiry_sul, expiry_cb, (lws_usec_t)ms * LWS_US_PER_MS);
+    wtimer_schedule(&s->expiry_timer, expiry_cb, ms);
 }
 
 static uint32_t hello_check(session *s, const weft_proto_msg *m, const char **why)
@@ -50,7 +50,7 @@ static uint32_t hello_check(session *s, const weft_proto_msg *m, const char **wh
 void hello_handle(session *s, const weft_proto_msg *m)
 {
     const char *why = NULL;
-    lws_sul_cancel(&s->hello_sul);
+    wtimer_cancel(&s->hello_timer);
     uint32_t code = hello_check(s, m, &why);
     if (code) {
         session_close(s, code, why, true);

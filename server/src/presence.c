@@ -47,9 +47,9 @@ static void presence_send(session *s)
     weft_proto_msg_cleanup(&m);
 }
 
-static void presence_cb(lws_sorted_usec_list_t *sul)
+static void presence_cb(wtimer *t)
 {
-    room *r = lws_container_of(sul, room, presence_sul);
+    room *r = lws_container_of(t, room, presence_timer);
     r->presence_armed = false;
     for (session *s = r->members; s; s = s->room_next) {
         if (s->pres.dirty && s->state == S_LIVE)
@@ -63,8 +63,7 @@ void presence_arm(room *r)
     if (r->presence_armed)
         return;
     r->presence_armed = true;
-    lws_sul_schedule(r->srv->ctx, 0, &r->presence_sul, presence_cb,
-                     PRESENCE_THROTTLE_MS * LWS_US_PER_MS);
+    wtimer_schedule(&r->presence_timer, presence_cb, PRESENCE_THROTTLE_MS);
 }
 
 static void presence_store(session *s, const weft_proto_presence *p)

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "outq.h"
+#include "timer.h"
 
 #include <libwebsockets.h>
 #include <signal.h>
@@ -102,7 +103,7 @@ struct session {
     session *paused_next;
     int64_t last_rx_ms; /* monotonic ms of the client's last message */
     bool idle_pinged;   /* a ping went out since then */
-    lws_sorted_usec_list_t hello_sul, expiry_sul, close_sul;
+    wtimer hello_timer, expiry_timer, close_timer;
 };
 
 session *session_new(server *srv, struct lws *wsi);
@@ -176,7 +177,7 @@ struct room {
     int nreqs; /* storage requests outstanding */
 
     bool presence_armed;
-    lws_sorted_usec_list_t idle_sul, presence_sul;
+    wtimer idle_timer, presence_timer;
 };
 
 /* The room for `name`, loading it (or starting its creation when create is
@@ -234,7 +235,7 @@ struct server {
     bool stopping;
     int64_t stop_deadline_ms;
     int stop_phase;
-    lws_sorted_usec_list_t tick_sul;
+    wtimer tick_timer;
     struct api_worker *api;
     uint64_t pass;   /* lws_service passes so far */
     session *paused; /* sessions whose reading waits for the next pass (referenced) */

@@ -105,9 +105,9 @@ void session_gone(session *s)
 {
     log_info("ws_closed session=%llu user=%s doc=\"%s\"", (unsigned long long)s->id,
              s->user[0] ? s->user : "-", s->room ? s->room->name : "-");
-    lws_sul_cancel(&s->hello_sul);
-    lws_sul_cancel(&s->expiry_sul);
-    lws_sul_cancel(&s->close_sul);
+    wtimer_cancel(&s->hello_timer);
+    wtimer_cancel(&s->expiry_timer);
+    wtimer_cancel(&s->close_timer);
     if (s->room)
         room_leave(s->room, s);
     sync_abort(s);
@@ -181,9 +181,9 @@ void session_close(session *s, uint32_t code, const char *msg, bool drop)
     lws_callback_on_writable(s->wsi);
 }
 
-static void close_grace_cb(lws_sorted_usec_list_t *sul)
+static void close_grace_cb(wtimer *t)
 {
-    session *s = lws_container_of(sul, session, close_sul);
+    session *s = lws_container_of(t, session, close_timer);
     s->close_ready = true;
     if (s->wsi)
         lws_callback_on_writable(s->wsi);
@@ -197,9 +197,8 @@ static int session_write_close(session *s)
         /* Let what the client already sent arrive and be discarded first:
          * closing with unread input makes the kernel send a RST, and the
          * client may lose the error frame and the close code with it. */
-        if (lws_dll2_is_detached(&s->close_sul.list))
-            lws_sul_schedule(s->srv->ctx, 0, &s->close_sul, close_grace_cb,
-                             CLOSE_GRACE_MS * LWS_US_PER_MS);
+        if (!wtimer_pending(&s->close_timer))
+            wtimer_schedule(&s->close_timer, close_grace_cb, CLOSE_GRACE_MS);
         return 0;
     }
     lws_close_reason(s->wsi, (enum lws_close_status)s->close_code, (unsigned char *)s->close_msg,

@@ -9,9 +9,9 @@
 #define HELLO_TIMEOUT_S 10
 #define RX_MSGS_PER_PASS 32
 
-static void hello_timeout_cb(lws_sorted_usec_list_t *sul)
+static void hello_timeout_cb(wtimer *t)
 {
-    session *s = lws_container_of(sul, session, hello_sul);
+    session *s = lws_container_of(t, session, hello_timer);
     if (s->state == S_NEW)
         session_close(s, WEFT_CLOSE_HELLO_TIMEOUT, "no hello within 10 s", true);
 }
@@ -82,18 +82,18 @@ static int ws_established(struct lws *wsi, conn_data *cd)
         session_close(s, code, why, true);
         return 0;
     }
-    lws_sul_schedule(srv->ctx, 0, &s->hello_sul, hello_timeout_cb,
-                     HELLO_TIMEOUT_S * LWS_US_PER_SEC);
+    wtimer_schedule(&s->hello_timer, hello_timeout_cb, HELLO_TIMEOUT_S * 1000);
     return 0;
 }
 
-static void ws_message(session *s)
+/* One whole message; `p` lives only for this call (handlers copy what they keep). */
+static void ws_message(session *s, const uint8_t *p, size_t len)
 {
     weft_proto_limits lim = WEFT_PROTO_LIMITS_DEFAULT;
     lim.max_frame = s->srv->cfg->max_frame;
     weft_proto_msg m;
     weft_proto_msg_init(&m);
-    int rc = weft_proto_decode(s->rx, s->rx_len, &lim, &m);
+    int rc = weft_proto_decode(p, len, &lim, &m);
     if (rc) {
         session_close(s, weft_proto_err_close(rc), weft_proto_strerror(rc), true);
     } else if (s->state == S_NEW && m.type != WEFT_MSG_HELLO) {
@@ -174,9 +174,17 @@ static void ws_receive(session *s, struct lws *wsi, const void *in, size_t len)
             return;
         }
     }
-    size_t total = s->rx_len + len + lws_remaining_packet_payload(wsi);
+    size_t remaining = lws_remaining_packet_payload(wsi);
+    size_t total = s->rx_len + len + remaining;
     if (total > s->srv->cfg->max_frame) {
         session_close(s, WEFT_CLOSE_TOO_LARGE, "message larger than --max-frame", true);
+        return;
+    }
+    if (s->rx_len == 0 && remaining == 0 && lws_is_final_fragment(wsi)) {
+        /* the common case, a message in one piece: decoded where lws put it,
+         * so an idle connection holds no receive buffer of its own */
+        ws_message(s, in, len);
+        ws_count_message(s, wsi);
         return;
     }
     if (rx_reserve(s, s->rx_len + len)) {
@@ -185,16 +193,14 @@ static void ws_receive(session *s, struct lws *wsi, const void *in, size_t len)
     }
     memcpy(s->rx + s->rx_len, in, len);
     s->rx_len += len;
-    if (!lws_is_final_fragment(wsi))
+    if (remaining || !lws_is_final_fragment(wsi))
         return;
-    ws_message(s);
+    ws_message(s, s->rx, s->rx_len);
     s->rx_len = 0;
     ws_count_message(s, wsi);
-    if (s->rx_cap > (256u << 10)) { /* do not keep a big buffer per idle connection */
-        free(s->rx);
-        s->rx = NULL;
-        s->rx_cap = 0;
-    }
+    free(s->rx); /* messages in pieces are rare: do not keep their buffer */
+    s->rx = NULL;
+    s->rx_cap = 0;
 }
 
 static int filter_connection(struct lws *wsi)
