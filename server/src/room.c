@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void room_idle_cb(lws_sorted_usec_list_t *sul);
+static void room_idle_cb(wtimer *t);
 
 static uint32_t name_hash(const char *p, size_t n)
 {
@@ -64,6 +64,7 @@ static void room_unlink(room *r)
 typedef struct load_ctx {
     room *r;
     int err;
+    bool snap_bad; /* the snapshot did not load (format or corruption) */
     weft_proto_msg m;
     weft_vv tail; /* max seq + len per agent over the batches after the snapshot */
 } load_ctx;
@@ -74,8 +75,21 @@ static int load_snap(void *ctx, uint64_t lsn, weft_store_bytes state)
     weft_proto_limits lim = WEFT_PROTO_LIMITS_DEFAULT;
     lim.max_frame = SIZE_MAX / 2;
     uint32_t l;
-    lc->err = weft_proto_snapshot_load(state.ptr, state.len, &lim, lc->r->doc, &l);
-    lc->r->snap_lsn = lsn;
+    room *r = lc->r;
+    lc->err = weft_proto_snapshot_load(state.ptr, state.len, &lim, r->doc, &l);
+    r->snap_lsn = lsn;
+    lc->snap_bad = lc->err && lc->err != WEFT_PROTO_E_NOMEM && lc->err != WEFT_E_NOMEM;
+    /* Keep the bytes: when no batch follows, they are the welcome of every
+     * empty client until the next change (room_snapshot), so a cold join
+     * does not encode again what it just decoded. */
+    char *p = lc->err ? NULL : malloc(state.len ? state.len : 1);
+    if (p) {
+        memcpy(p, state.ptr, state.len);
+        free(r->snap.p);
+        r->snap = (weft_buf){p, state.len, state.len};
+        r->snap_at = lsn;
+        r->snap_valid = true;
+    }
     return lc->err ? 1 : 0;
 }
 
@@ -130,6 +144,25 @@ static int room_load(room *r)
     uint64_t head = 0;
     int64_t t0 = now_ms();
     int rc = weft_store_load(srv->store, r->id, UINT64_MAX, load_snap, load_batch, &lc, &head);
+    if (lc.snap_bad) {
+        /* A snapshot this version cannot read (another format, or damaged):
+         * it is only a cache of the log, so replay the whole log instead;
+         * the next snapshot is written in this version's format. */
+        log_warn("room_load doc=\"%s\" snapshot=%llu unreadable=\"%s\": replaying the log", r->name,
+                 (unsigned long long)r->snap_lsn, weft_proto_strerror(lc.err));
+        weft_doc *fresh = weft_doc_new(WEFT_NONE);
+        if (!fresh) {
+            rc = WEFT_PROTO_E_NOMEM;
+        } else {
+            weft_doc_free(r->doc);
+            r->doc = fresh;
+            r->snap_lsn = 0;
+            r->snap_valid = false;
+            lc.err = 0;
+            lc.tail.n = 0;
+            rc = weft_store_load(srv->store, r->id, UINT64_MAX, NULL, load_batch, &lc, &head);
+        }
+    }
     if (rc == 0 && !lc.err)
         rc = weft_store_agents(srv->store, r->id, load_agent, &lc);
     weft_proto_msg_cleanup(&lc.m);
@@ -222,15 +255,14 @@ void room_created(room *r, const weft_store_completion *c)
             hello_assign_agent(s);
     }
     if (r->nmembers == 0) /* everyone left while it was being created */
-        lws_sul_schedule(r->srv->ctx, 0, &r->idle_sul, room_idle_cb,
-                         (lws_usec_t)r->srv->cfg->idle_unload * LWS_US_PER_SEC);
+        wtimer_schedule(&r->idle_timer, room_idle_cb, (int64_t)r->srv->cfg->idle_unload * 1000);
 }
 
 /* ---- members -------------------------------------------------------------------- */
 
 void room_join(room *r, session *s)
 {
-    lws_sul_cancel(&r->idle_sul);
+    wtimer_cancel(&r->idle_timer);
     s->room = r;
     s->room_prev = NULL;
     s->room_next = r->members;
@@ -253,8 +285,7 @@ void room_leave(room *r, session *s)
     s->room_prev = s->room_next = NULL;
     r->nmembers--;
     if (r->nmembers == 0 && r->state == R_READY && !r->srv->destroying)
-        lws_sul_schedule(r->srv->ctx, 0, &r->idle_sul, room_idle_cb,
-                         (lws_usec_t)r->srv->cfg->idle_unload * LWS_US_PER_SEC);
+        wtimer_schedule(&r->idle_timer, room_idle_cb, (int64_t)r->srv->cfg->idle_unload * 1000);
     if (r->nmembers == 0 && r->state == R_FAILED)
         room_unload_now(r);
 }
@@ -417,13 +448,13 @@ void room_maybe_snapshot(room *r, bool force)
              (unsigned long long)r->lsn_assigned, bp ? bp->n : 0, rc);
 }
 
-static void room_idle_cb(lws_sorted_usec_list_t *sul)
+static void room_idle_cb(wtimer *t)
 {
-    room *r = lws_container_of(sul, room, idle_sul);
+    room *r = lws_container_of(t, room, idle_timer);
     if (r->nmembers > 0 || r->state != R_READY)
         return;
     if (r->lsn_durable < r->lsn_assigned) { /* commits in flight: look again soon */
-        lws_sul_schedule(r->srv->ctx, 0, &r->idle_sul, room_idle_cb, 100 * LWS_US_PER_MS);
+        wtimer_schedule(&r->idle_timer, room_idle_cb, 100);
         return;
     }
     room_maybe_snapshot(r, true);
@@ -451,8 +482,8 @@ void room_unload_now(room *r)
     if (r->state != R_FAILED)
         room_unlink(r);
     r->state = R_UNLOADED;
-    lws_sul_cancel(&r->idle_sul);
-    lws_sul_cancel(&r->presence_sul);
+    wtimer_cancel(&r->idle_timer);
+    wtimer_cancel(&r->presence_timer);
     r->dead_next = r->srv->dead_rooms;
     r->srv->dead_rooms = r;
 }
