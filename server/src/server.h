@@ -9,7 +9,7 @@
  * Lifetimes: a session outlives its connection while storage requests or
  * ack waiters still reference it (refs); a room outlives its unloading
  * while requests are outstanding (nreqs). Both are freed only by
- * server_sweep(), which runs between lws_service() passes, never inside a
+ * server_sweep(), which runs between event-loop passes, never inside a
  * callback ("mark, then sweep").
  */
 #ifndef WEFT_SERVER_SERVER_H
@@ -237,7 +237,7 @@ struct server {
     int stop_phase;
     wtimer tick_timer;
     struct api_worker *api;
-    uint64_t pass;   /* lws_service passes so far */
+    uint64_t pass;   /* event-loop passes (ev_run calls) so far */
     session *paused; /* sessions whose reading waits for the next pass (referenced) */
 };
 
