@@ -515,10 +515,129 @@ out:
     return rc;
 }
 
+/* Whether the tombstones are exactly the chars the delete records target.
+ * Targets are marked in one bitmap per agent (seq space); then every
+ * deleted run must be fully marked, every live run unmarked, and the marks
+ * must all fall in deleted runs (their count equals the tombstones'). */
+/* Bits [lo, hi) of word w (whose bits are w*64 .. w*64+63). */
+static uint64_t range_mask(uint32_t w, uint32_t lo, uint32_t hi)
+{
+    uint32_t a = w * 64 > lo ? 0 : lo - w * 64, z = (w + 1) * 64 < hi ? 64 : hi - w * 64;
+    uint64_t top = z == 64 ? ~(uint64_t)0 : (((uint64_t)1 << z) - 1);
+    return top & ~(((uint64_t)1 << a) - 1);
+}
+
+static unsigned popcount64(uint64_t x) /* no libcall without -mpopcnt */
+{
+    x = x - ((x >> 1) & 0x5555555555555555u);
+    x = (x & 0x3333333333333333u) + ((x >> 2) & 0x3333333333333333u);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fu;
+    return (unsigned)((x * 0x0101010101010101u) >> 56);
+}
+
+/* Sets bits [lo, hi) of b (lo < hi); how many were clear. */
+static uint64_t mark_range(uint64_t *b, uint32_t lo, uint32_t hi)
+{
+    uint32_t w = lo / 64, last = (hi - 1) / 64;
+    if (w == last) { /* the usual case: one word */
+        uint64_t m = (~(uint64_t)0 >> (64 - (hi - lo))) << (lo % 64);
+        uint64_t fresh = popcount64(m & ~b[w]);
+        b[w] |= m;
+        return fresh;
+    }
+    uint64_t fresh = 0;
+    for (; w <= last; w++) {
+        uint64_t m = range_mask(w, lo, hi);
+        fresh += popcount64(m & ~b[w]);
+        b[w] |= m;
+    }
+    return fresh;
+}
+
+/* Whether bits [seq, seq+len) of b are all set (want) or all clear. */
+static bool run_marks(const uint64_t *b, const run *r, bool want)
+{
+    uint32_t lo = r->seq, hi = r->seq + r->len, w = lo / 64, last = (hi - 1) / 64;
+    if (w == last) {
+        uint64_t m = (~(uint64_t)0 >> (64 - (hi - lo))) << (lo % 64);
+        return (b[w] & m) == (want ? m : 0);
+    }
+    for (; w <= last; w++) {
+        uint64_t m = range_mask(w, lo, hi);
+        if ((b[w] & m) != (want ? m : 0))
+            return false;
+    }
+    return true;
+}
+
+/* The proof in three steps, so that loading checks the runs in the walk
+ * that builds the tree: tombs_mark marks every target, tombs_run checks
+ * one run, tombs_done compares the counts and frees. */
+typedef struct tombs {
+    uint64_t *bits;
+    size_t *base; /* first word of each agent slot */
+    uint64_t targeted, tomb;
+    bool ok;
+} tombs;
+
+static void tombs_mark(const weft_doc *d, tombs *tb)
+{
+    size_t words = 0;
+    for (uint32_t s = 0; s < d->nag; s++)
+        words += d->ag[s].next_seq / 64 + 1;
+    tb->bits = calloc(words, sizeof *tb->bits);
+    tb->base = malloc(((size_t)d->nag + 1) * sizeof *tb->base);
+    tb->targeted = tb->tomb = 0;
+    tb->ok = tb->bits && tb->base;
+    for (size_t s = 0, w = 0; tb->ok && s < d->nag; s++) {
+        tb->base[s] = w;
+        w += d->ag[s].next_seq / 64 + 1;
+    }
+    uint32_t last_agent = WEFT_NONE, ts = NIL;
+    for (uint32_t i = 0; tb->ok && i < d->ndels; i++) {
+        const del_rec *r = &d->dels[i];
+        if (r->target.agent != last_agent) {
+            last_agent = r->target.agent;
+            ts = doc__slot_find(d, last_agent);
+        }
+        if (ts == NIL || (r->rev && r->target.seq < r->len - 1) ||
+            (uint64_t)del__lo(r) + r->len > d->ag[ts].next_seq) {
+            tb->ok = false;
+            break;
+        }
+        tb->targeted += mark_range(tb->bits + tb->base[ts], del__lo(r), del__lo(r) + r->len);
+    }
+}
+
+static inline void tombs_run(tombs *tb, const run *r)
+{
+    if (tb->ok)
+        tb->ok = run_marks(tb->bits + tb->base[r->slot], r, r->deleted != 0);
+    tb->tomb += r->deleted ? r->len : 0;
+}
+
+static bool tombs_done(tombs *tb)
+{
+    free(tb->bits);
+    free(tb->base);
+    return tb->ok && tb->targeted == tb->tomb;
+}
+
+bool doc__tombs_exact(const weft_doc *d)
+{
+    tombs tb;
+    tombs_mark(d, &tb);
+    for (uint32_t lf = d->first_leaf; tb.ok && lf != NIL; lf = d->leaves[lf].next)
+        for (uint32_t i = 0; i < d->leaves[lf].n; i++)
+            tombs_run(&tb, &d->runs[d->leaves[lf].r[i]]);
+    return tombs_done(&tb);
+}
+
+
 /* Builds the content tree over runs 0 .. nruns-1 in that order: full
  * leaves, full inner nodes, every leaf at one depth. The document's tree
  * is the empty one of tree__init (one leaf, no inner nodes). */
-static int finish_tree(weft_doc *d)
+static int finish_tree(weft_doc *d, tombs *tb)
 {
     uint32_t n = d->nruns, nl = (n + LEAF_MAX - 1) / LEAF_MAX;
     if (n == 0)
@@ -534,6 +653,7 @@ static int finish_tree(weft_doc *d)
         L->next = l + 1 < nl ? l + 1 : NIL;
         for (uint32_t h = l * LEAF_MAX; h < n && L->n < LEAF_MAX; h++) {
             run *r = &d->runs[h];
+            tombs_run(tb, r);
             r->leaf = l;
             L->r[L->n] = h;
             L->vcp[L->n++] = r->deleted ? 0 : r->len;
@@ -611,10 +731,15 @@ int weft_doc_load_finish(weft_doc *d)
     int rc = finish_sort(d, &t);
     if (!rc)
         rc = finish_origins(d, &t);
-    if (!rc)
-        rc = finish_tree(d);
-    if (!rc && !doc__tombs_exact(d))
-        rc = WEFT_E_BADLOAD; /* deletes target tombstones, and only those are deleted */
+    free(t.work); /* the tree and the indexes may reuse it */
+    t.work = NULL;
+    if (!rc) { /* deletes target tombstones, and only those are deleted */
+        tombs tb;
+        tombs_mark(d, &tb);
+        rc = finish_tree(d, &tb);
+        if (!tombs_done(&tb) && !rc)
+            rc = WEFT_E_BADLOAD;
+    }
     if (!rc)
         rc = finish_index(d, &t);
     sorted_free(&t);
@@ -624,99 +749,5 @@ int weft_doc_load_finish(weft_doc *d)
     }
     d->loading = 0; /* runs from weft_run_iter are canonical: nothing to merge */
     return 0;
-}
-
-/* Whether the tombstones are exactly the chars the delete records target.
- * Targets are marked in one bitmap per agent (seq space); then every
- * deleted run must be fully marked, every live run unmarked, and the marks
- * must all fall in deleted runs (their count equals the tombstones'). */
-/* Bits [lo, hi) of word w (whose bits are w*64 .. w*64+63). */
-static uint64_t range_mask(uint32_t w, uint32_t lo, uint32_t hi)
-{
-    uint32_t a = w * 64 > lo ? 0 : lo - w * 64, z = (w + 1) * 64 < hi ? 64 : hi - w * 64;
-    uint64_t top = z == 64 ? ~(uint64_t)0 : (((uint64_t)1 << z) - 1);
-    return top & ~(((uint64_t)1 << a) - 1);
-}
-
-static unsigned popcount64(uint64_t x) /* no libcall without -mpopcnt */
-{
-    x = x - ((x >> 1) & 0x5555555555555555u);
-    x = (x & 0x3333333333333333u) + ((x >> 2) & 0x3333333333333333u);
-    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fu;
-    return (unsigned)((x * 0x0101010101010101u) >> 56);
-}
-
-/* Sets bits [lo, hi) of b (lo < hi); how many were clear. */
-static uint64_t mark_range(uint64_t *b, uint32_t lo, uint32_t hi)
-{
-    uint32_t w = lo / 64, last = (hi - 1) / 64;
-    if (w == last) { /* the usual case: one word */
-        uint64_t m = (~(uint64_t)0 >> (64 - (hi - lo))) << (lo % 64);
-        uint64_t fresh = popcount64(m & ~b[w]);
-        b[w] |= m;
-        return fresh;
-    }
-    uint64_t fresh = 0;
-    for (; w <= last; w++) {
-        uint64_t m = range_mask(w, lo, hi);
-        fresh += popcount64(m & ~b[w]);
-        b[w] |= m;
-    }
-    return fresh;
-}
-
-/* Whether bits [seq, seq+len) of b are all set (want) or all clear. */
-static bool run_marks(const uint64_t *b, const run *r, bool want)
-{
-    uint32_t lo = r->seq, hi = r->seq + r->len, w = lo / 64, last = (hi - 1) / 64;
-    if (w == last) {
-        uint64_t m = (~(uint64_t)0 >> (64 - (hi - lo))) << (lo % 64);
-        return (b[w] & m) == (want ? m : 0);
-    }
-    for (; w <= last; w++) {
-        uint64_t m = range_mask(w, lo, hi);
-        if ((b[w] & m) != (want ? m : 0))
-            return false;
-    }
-    return true;
-}
-
-bool doc__tombs_exact(const weft_doc *d)
-{
-    size_t words = 0;
-    for (uint32_t s = 0; s < d->nag; s++)
-        words += d->ag[s].next_seq / 64 + 1;
-    uint64_t *bits = calloc(words, sizeof *bits);
-    size_t *base = malloc(((size_t)d->nag + 1) * sizeof *base);
-    bool ok = bits && base;
-    for (uint32_t s = 0, w = 0; ok && s < d->nag; s++) {
-        base[s] = w;
-        w += d->ag[s].next_seq / 64 + 1;
-    }
-    uint64_t targeted = 0, tomb = 0;
-    uint32_t last_agent = WEFT_NONE, ts = NIL;
-    for (uint32_t i = 0; ok && i < d->ndels; i++) {
-        const del_rec *r = &d->dels[i];
-        if (r->target.agent != last_agent) {
-            last_agent = r->target.agent;
-            ts = doc__slot_find(d, last_agent);
-        }
-        if (ts == NIL || (r->rev && r->target.seq < r->len - 1) ||
-            (uint64_t)del__lo(r) + r->len > d->ag[ts].next_seq) {
-            ok = false;
-            break;
-        }
-        targeted += mark_range(bits + base[ts], del__lo(r), del__lo(r) + r->len);
-    }
-    for (uint32_t lf = d->first_leaf; ok && lf != NIL; lf = d->leaves[lf].next) {
-        for (uint32_t i = 0; ok && i < d->leaves[lf].n; i++) {
-            const run *r = &d->runs[d->leaves[lf].r[i]];
-            ok = run_marks(bits + base[r->slot], r, r->deleted != 0);
-            tomb += r->deleted ? r->len : 0;
-        }
-    }
-    free(bits);
-    free(base);
-    return ok && targeted == tomb;
 }
 

@@ -336,19 +336,12 @@ done:
 
 /* ---- decoding -------------------------------------------------------------- */
 
-/* What the origin codes of the runs around a run need of them. */
-typedef struct dec_run {
-    uint32_t agent, seq, len;
-} dec_run;
-
 typedef struct dec_state {
     proto__col c[C_COUNT];
     uint32_t nagents;
     uint32_t *agent_tab;
     bool *used;
     uint32_t *next;
-    dec_run *runs;
-    uint32_t nruns;
     weft_buf meta, text;
     proto__inflater *zi;
     bool ascii; /* the whole text (the usual case: no run needs a look) */
@@ -477,35 +470,33 @@ static int dec_text(const dec_state *s, size_t *off, weft_run *r)
     return 0;
 }
 
-/* Decodes the runs and loads each into doc as soon as it is checked: the
- * first pass reads agent, seq and len of every run (origin code 1 names
- * the next run's first char), the second one run's flags, origins and
- * text at a time. The slices of the text cover it exactly, each starting
- * on a lead byte, so validating them validates it all. */
+/* Reads the next run's agent, seq and len (r_agent, r_seq, r_len). */
+static int dec_run_head(dec_state *s, weft_run *r)
+{
+    uint32_t ai, v;
+    int rc;
+    if ((rc = rd(s, C_R_AGENT, &ai)) || (rc = agent_at(s, ai, &r->agent)) ||
+        (rc = rd(s, C_R_SEQ, &v)) || (rc = rd(s, C_R_LEN, &r->len)))
+        return rc;
+    r->seq = s->next[ai] + proto__unzz(v);
+    if (r->len == 0 || (uint64_t)r->seq + r->len > UINT32_MAX)
+        return WEFT_PROTO_E_VALUE;
+    s->next[ai] = r->seq + r->len;
+    return 0;
+}
+
+/* Decodes the runs and loads each into doc as soon as it is checked, one
+ * run ahead (origin code 1 names the next run's first char). The slices of
+ * the text cover it exactly, each starting on a lead byte, so validating
+ * them validates it all. */
 static int dec_runs(dec_state *s, weft_doc *doc)
 {
     /* One value per run in r_agent: the count is bounded by its bytes. */
     size_t n = proto__col_count(&s->c[C_R_AGENT]), off = 0;
-    uint32_t v, ai;
+    uint32_t v;
     int rc;
     if (n > UINT32_MAX)
         return WEFT_PROTO_E_VALUE;
-    s->runs = malloc((n ? n : 1) * sizeof *s->runs); /* every field is set below */
-    if (!s->runs)
-        return WEFT_PROTO_E_NOMEM;
-    s->nruns = (uint32_t)n;
-    for (uint32_t i = 0; i < n; i++) {
-        dec_run *r = &s->runs[i];
-        if ((rc = rd(s, C_R_AGENT, &ai)) || (rc = agent_at(s, ai, &r->agent)) ||
-            (rc = rd(s, C_R_SEQ, &v)) || (rc = rd(s, C_R_LEN, &r->len)))
-            return rc;
-        r->seq = s->next[ai] + proto__unzz(v);
-        if (r->len == 0 || (uint64_t)r->seq + r->len > UINT32_MAX)
-            return WEFT_PROTO_E_VALUE;
-        s->next[ai] = r->seq + r->len;
-    }
-    if ((rc = cols_done(s, C_R_AGENT, C_R_LEN)))
-        return rc;
     /* A hint, capped so that no column count can make it allocate more
      * than the text justifies: every run has text, and a delete record
      * removes at least one char (more records than chars, from repeated
@@ -515,17 +506,19 @@ static int dec_runs(dec_state *s, weft_doc *doc)
                                     nd < s->text.n ? nd : s->text.n)))
         return rc;
     weft_run prev, cur, nxt;
+    memset(&cur, 0, sizeof cur);
     memset(&nxt, 0, sizeof nxt);
+    if (n && (rc = dec_run_head(s, &nxt)))
+        return rc;
     for (uint32_t i = 0; i < n; i++) {
         weft_run *r = &cur;
         const weft_run *pr = i ? &prev : NULL, *nx = NULL;
-        r->agent = s->runs[i].agent;
-        r->seq = s->runs[i].seq;
-        r->len = s->runs[i].len;
-        if (i + 1 < n) { /* only agent and seq are read */
-            nxt.agent = s->runs[i + 1].agent;
-            nxt.seq = s->runs[i + 1].seq;
-            nxt.len = s->runs[i + 1].len;
+        r->agent = nxt.agent;
+        r->seq = nxt.seq;
+        r->len = nxt.len;
+        if (i + 1 < n) { /* origin code 1 reads only its agent and seq */
+            if ((rc = dec_run_head(s, &nxt)))
+                return rc;
             nx = &nxt;
         }
         if ((rc = rd(s, C_R_FLAGS, &v)))
@@ -544,7 +537,7 @@ static int dec_runs(dec_state *s, weft_doc *doc)
             return rc;
         prev = cur;
     }
-    if ((rc = cols_done(s, C_R_FLAGS, C_R_XA)))
+    if ((rc = cols_done(s, C_R_AGENT, C_R_XA)))
         return rc;
     if (off == s->text.n)
         return 0;
@@ -728,6 +721,10 @@ int weft_proto_snapshot_load(const uint8_t *p, size_t len, const weft_proto_limi
             rc = WEFT_PROTO_E_NONCANONICAL;
             goto done;
         }
+    /* Everything is copied into doc by now: hand the inflated bytes back
+     * before the engine allocates its indexes, which can then reuse them. */
+    weft_buf_cleanup(&s.meta);
+    weft_buf_cleanup(&s.text);
     if ((rc = weft_doc_load_finish(doc)) || (rc = weft_doc_version(doc, &s.have)))
         goto done;
     if (!vv_equal(&s.vv, &s.have))
@@ -737,7 +734,6 @@ done:
     free(s.agent_tab);
     free(s.used);
     free(s.next);
-    free(s.runs);
     weft_buf_cleanup(&s.meta);
     weft_buf_cleanup(&s.text);
     proto__inflater_free(s.zi);
