@@ -152,8 +152,10 @@ async function stop(p, ms = 5000) {
 
 // ---- systems --------------------------------------------------------------------
 
-const WEFT = join(root, 'build/server/weft');
-const WEFT_LOAD = join(root, 'build/bench/weft-load');
+// build/ by default; WEFT_BIN / WEFT_LOAD_BIN point at another build tree
+// (the ctest smoke run uses the tree it belongs to, ASan's included).
+const WEFT = process.env.WEFT_BIN || join(root, 'build/server/weft');
+const WEFT_LOAD = process.env.WEFT_LOAD_BIN || join(root, 'build/bench/weft-load');
 const PEER_CLIENT = join(here, 'peer-client.mjs');
 
 function pkgVersion(name) {

@@ -1,6 +1,6 @@
 /*
  * load.h — weft-load: the Weft side of the load generator (issue 6,
- * bench/load/CONTRACT.md). One process, one thread, one lws context, many
+ * bench/load/README.md, "The contract"). One process, one thread, one lws context, many
  * client connections; every connection is a full replica (weft_doc) that
  * speaks the real protocol: hello, welcome (chunked or a snapshot), ops,
  * acks, presence, ping/pong.

@@ -1,6 +1,6 @@
 /*
  * weft-load — drives `weft serve` through the load scenarios S1..S6 of
- * bench/load/CONTRACT.md and prints JSON lines (ready, measure-start,
+ * bench/load/README.md ("The contract") and prints JSON lines (ready, measure-start,
  * measure-end, result) on stdout; diagnostics go to stderr.
  *
  *   weft-load --url ws://127.0.0.1:PORT --scenario S1 [options]

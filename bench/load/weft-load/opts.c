@@ -1,4 +1,4 @@
-/* opts.c — weft-load's command line (bench/load/CONTRACT.md) and the
+/* opts.c — weft-load's command line (bench/load/README.md, "The contract") and the
  * defaults of each scenario. */
 #include "load.h"
 
@@ -28,7 +28,7 @@ static void usage(FILE *f)
           f);
 }
 
-/* Scenario defaults (CONTRACT.md); -1 / negative means "not given". */
+/* Scenario defaults (README.md, "The contract"); -1 / negative means "not given". */
 static void opts_defaults(opts *o)
 {
     static const struct {
