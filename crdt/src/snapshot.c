@@ -199,8 +199,21 @@ int weft_doc_load_run(weft_doc *d, const weft_run *in)
             memcpy(a->text + a->text_n, in->text, in->bytes);
         off = a->text_n;
         a->text_n += in->bytes;
-    } else if ((rc = doc__arena_grow(d, slot, in->text, in->bytes, &off))) {
-        return rc;
+    } else {
+        /* finish_agent replaces the arena with one of the exact size: grow
+         * it 4x (fewer copies by realloc), from 4 KiB */
+        uint64_t need = (uint64_t)a->text_n + in->bytes, nc = a->text_cap ? a->text_cap : 1024;
+        if (need > UINT32_MAX / 2)
+            return WEFT_E_NOMEM;
+        while (nc < need)
+            nc *= 4;
+        if (nc > UINT32_MAX / 2)
+            nc = UINT32_MAX / 2;
+        if (doc__grow((void **)&a->text, &a->text_cap, (uint32_t)nc, 1))
+            return WEFT_E_NOMEM;
+        memcpy(a->text + a->text_n, in->text, in->bytes);
+        off = a->text_n;
+        a->text_n += in->bytes;
     }
     if (d->nruns == d->runs_cap &&
         doc__grow((void **)&d->runs, &d->runs_cap, d->nruns + 1, sizeof(run)))
@@ -313,12 +326,11 @@ static void sorted_free(sorted *t)
 #define RADIX_MASK ((1u << RADIX_BITS) - 1)
 
 /* Sorts e[0..n) by key (LSD radix, 11 bits a pass, as many passes as the
- * largest key needs), tmp as scratch of the same size. */
-static void radix_sort(uint64_t *e, uint64_t *tmp, uint32_t n)
+ * key bound max needs), tmp as scratch of the same size. Keys above max
+ * leave e in some order: callers pass a bound every valid key meets and
+ * fail the load on a key above it whatever the order. */
+static void radix_sort(uint64_t *e, uint64_t *tmp, uint32_t n, uint32_t max)
 {
-    uint32_t max = 0;
-    for (uint32_t i = 0; i < n; i++)
-        max = ENT_KEY(e[i]) > max ? ENT_KEY(e[i]) : max;
     if (n < 32) { /* insertion sort */
         for (uint32_t i = 1; i < n; i++) {
             uint64_t x = e[i];
@@ -416,7 +428,9 @@ static int finish_sort(weft_doc *d, sorted *t)
     for (uint32_t i = 0; i < d->ndels; i++)
         t->ent[fill[d->dels[i].slot]++] = (uint64_t)d->dels[i].seq << 32 | DEL_BIT | i;
     for (uint32_t s = 0; s < d->nag && !rc; s++) {
-        radix_sort(t->ent + t->at[s], tmp, t->at[s + 1] - t->at[s]);
+        /* a valid agent's keys are below load_next (finish_agent) */
+        radix_sort(t->ent + t->at[s], tmp, t->at[s + 1] - t->at[s],
+                   d->ag[s].load_next ? d->ag[s].load_next - 1 : 0);
         rc = finish_agent(d, t, s);
     }
 out:
@@ -497,7 +511,7 @@ static int finish_origins(weft_doc *d, const sorted *t)
         uint64_t *qs = g + lo;
         const uint64_t *k = t->ent + t->at[s];
         uint32_t cnt = t->at[s + 1] - t->at[s], e = 0;
-        radix_sort(qs, q, hi - lo);
+        radix_sort(qs, q, hi - lo, d->ag[s].next_seq - 1); /* origin_slot: seq < next_seq */
         for (uint32_t i = 0; i < hi - lo; i++) {
             uint32_t seq = ENT_KEY(qs[i]), h = ENT_VAL(qs[i]) >> 1, side = qs[i] & 1;
             while (e + 1 < cnt && ENT_KEY(k[e + 1]) <= seq) /* key 0 is 0 */
@@ -616,6 +630,20 @@ static inline void tombs_run(tombs *tb, const run *r)
     tb->tomb += r->deleted ? r->len : 0;
 }
 
+/* tombs_run for loading, where finish_agent has proved that every agent's
+ * runs tile its seqs without overlap: only deleted runs need a look. If
+ * each is fully marked, the marks cover the tombstones, which are distinct
+ * chars; tombs_done's count (distinct marks == tombstones) then leaves no
+ * mark on a live run or outside the runs. */
+static inline void tombs_run_tiled(tombs *tb, const run *r)
+{
+    if (r->deleted) {
+        if (tb->ok)
+            tb->ok = run_marks(tb->bits + tb->base[r->slot], r, true);
+        tb->tomb += r->len;
+    }
+}
+
 static bool tombs_done(tombs *tb)
 {
     free(tb->bits);
@@ -653,7 +681,7 @@ static int finish_tree(weft_doc *d, tombs *tb)
         L->next = l + 1 < nl ? l + 1 : NIL;
         for (uint32_t h = l * LEAF_MAX; h < n && L->n < LEAF_MAX; h++) {
             run *r = &d->runs[h];
-            tombs_run(tb, r);
+            tombs_run_tiled(tb, r);
             r->leaf = l;
             L->r[L->n] = h;
             L->vcp[L->n++] = r->deleted ? 0 : r->len;
