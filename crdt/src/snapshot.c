@@ -201,7 +201,7 @@ int weft_doc_load_run(weft_doc *d, const weft_run *in)
         a->text_n += in->bytes;
     } else {
         /* finish_agent replaces the arena with one of the exact size: grow
-         * it 4x (fewer copies by realloc), from 4 KiB */
+         * it 4x (fewer copies by realloc), from 1 KiB */
         uint64_t need = (uint64_t)a->text_n + in->bytes, nc = a->text_cap ? a->text_cap : 1024;
         if (need > UINT32_MAX / 2)
             return WEFT_E_NOMEM;
@@ -555,7 +555,8 @@ static uint64_t mark_range(uint64_t *b, uint32_t lo, uint32_t hi)
     uint32_t w = lo / 64, last = (hi - 1) / 64;
     if (w == last) { /* the usual case: one word */
         uint64_t m = (~(uint64_t)0 >> (64 - (hi - lo))) << (lo % 64);
-        uint64_t fresh = popcount64(m & ~b[w]);
+        /* a char deleted twice (concurrent deletes) is rare */
+        uint64_t fresh = (b[w] & m) ? popcount64(m & ~b[w]) : hi - lo;
         b[w] |= m;
         return fresh;
     }

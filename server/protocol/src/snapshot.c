@@ -471,7 +471,7 @@ static int dec_text(const dec_state *s, size_t *off, weft_run *r)
 }
 
 /* Reads the next run's agent, seq and len (r_agent, r_seq, r_len). */
-static int dec_run_head(dec_state *s, weft_run *r)
+static inline int dec_run_head(dec_state *s, weft_run *r)
 {
     uint32_t ai, v;
     int rc;
