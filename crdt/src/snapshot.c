@@ -441,27 +441,12 @@ out:
 #define NO_QUERY NIL
 #define BAD_ORIGIN (NIL - 1)
 
-/* The slot whose entries must resolve origin `side` of run h, NO_QUERY
- * when there is nothing to look up (none, or the last char of the run
- * before / the first of the run after: those are inserted chars on the
- * right side), BAD_ORIGIN for an ID that does not exist. */
-static inline uint32_t origin_slot(const weft_doc *d, uint32_t h, uint32_t side)
+/* The slot whose entries must resolve origin id (not none), BAD_ORIGIN
+ * for an ID that does not exist. finish_origins asks only for the origins
+ * that are not the last char of the run before / the first of the run
+ * after (inserted chars on the right side: nothing to look up). */
+static inline uint32_t origin_slot(const weft_doc *d, weft_id id)
 {
-    const run *r = &d->runs[h];
-    weft_id id = side ? r->or : r->ol;
-    if (id.agent == WEFT_NONE)
-        return NO_QUERY;
-    if (!side && h > 0) {
-        const run *p = &d->runs[h - 1];
-        if (id.agent == d->ag[p->slot].id && id.seq == p->seq + p->len - 1)
-            return NO_QUERY;
-    }
-    /* origin-right may sit inside a run: the halves of a split merge back */
-    if (side && h + 1 < d->nruns) {
-        const run *x = &d->runs[h + 1];
-        if (id.agent == d->ag[x->slot].id && id.seq == x->seq)
-            return NO_QUERY;
-    }
     uint32_t s = d->ag_last < d->nag && d->ag[d->ag_last].id == id.agent
                      ? d->ag_last
                      : doc__slot_find(d, id.agent);
@@ -486,20 +471,38 @@ static int finish_origins(weft_doc *d, const sorted *t)
         rc = WEFT_E_NOMEM;
         goto out;
     }
-    for (uint32_t h = 0; h < n; h++)
-        for (uint32_t side = 0; side < 2; side++) {
-            uint32_t s = origin_slot(d, h, side);
-            if (s == NO_QUERY)
-                continue;
+    /* the run before's agent and last seq, this run's agent */
+    uint32_t pagent = WEFT_NONE, plast = 0, agent = n ? d->ag[d->runs[0].slot].id : WEFT_NONE;
+    for (uint32_t h = 0; h < n; h++) {
+        const run *r = &d->runs[h];
+        uint32_t nagent = h + 1 < n ? d->ag[d->runs[h + 1].slot].id : WEFT_NONE;
+        weft_id id = r->ol;
+        if (id.agent != WEFT_NONE && !(id.agent == pagent && id.seq == plast)) {
+            uint32_t s = origin_slot(d, id);
             if (s == BAD_ORIGIN) {
                 rc = WEFT_E_BADLOAD;
                 goto out;
             }
-            const run *r = &d->runs[h];
-            q[nq] = (uint64_t)(side ? r->or : r->ol).seq << 32 | h << 1 | side;
+            q[nq] = (uint64_t)id.seq << 32 | h << 1;
             slot[nq++] = s;
             at[s + 1]++;
         }
+        /* origin-right may sit inside a run: the halves of a split merge back */
+        id = r->or;
+        if (id.agent != WEFT_NONE && !(id.agent == nagent && id.seq == d->runs[h + 1].seq)) {
+            uint32_t s = origin_slot(d, id);
+            if (s == BAD_ORIGIN) {
+                rc = WEFT_E_BADLOAD;
+                goto out;
+            }
+            q[nq] = (uint64_t)id.seq << 32 | h << 1 | 1;
+            slot[nq++] = s;
+            at[s + 1]++;
+        }
+        pagent = agent;
+        plast = r->seq + r->len - 1;
+        agent = nagent;
+    }
     uint64_t *g = q + nq;
     for (uint32_t s = 0; s < d->nag; s++) /* at[s + 1]: where slot s's group ends */
         at[s + 1] += at[s];
@@ -509,14 +512,16 @@ static int finish_origins(weft_doc *d, const sorted *t)
     for (uint32_t s = 0; s < d->nag && !rc; s++) {
         uint32_t lo = at[s + 1], hi = s + 1 < d->nag ? at[s + 2] : nq;
         uint64_t *qs = g + lo;
-        const uint64_t *k = t->ent + t->at[s];
-        uint32_t cnt = t->at[s + 1] - t->at[s], e = 0;
+        /* k: the entry holding seq, the last one with key <= seq (key 0 is
+         * 0); seq < next_seq < UINT32_MAX, so seq + 1 does not wrap */
+        const uint64_t *k = t->ent + t->at[s], *kl = t->ent + t->at[s + 1] - 1;
         radix_sort(qs, q, hi - lo, d->ag[s].next_seq - 1); /* origin_slot: seq < next_seq */
         for (uint32_t i = 0; i < hi - lo; i++) {
             uint32_t seq = ENT_KEY(qs[i]), h = ENT_VAL(qs[i]) >> 1, side = qs[i] & 1;
-            while (e + 1 < cnt && ENT_KEY(k[e + 1]) <= seq) /* key 0 is 0 */
-                e++;
-            uint32_t o = ENT_VAL(k[e]);
+            uint64_t lim = (uint64_t)(seq + 1) << 32;
+            while (k < kl && k[1] < lim)
+                k++;
+            uint32_t o = ENT_VAL(*k);
             if ((o & DEL_BIT) || (side ? o <= h : o >= h)) {
                 rc = WEFT_E_BADLOAD;
                 break;
