@@ -644,9 +644,17 @@ static inline void tombs_run(tombs *tb, const run *r)
 static inline void tombs_run_tiled(tombs *tb, const run *r)
 {
     if (r->deleted) {
-        if (tb->ok)
-            tb->ok = run_marks(tb->bits + tb->base[r->slot], r, true);
         tb->tomb += r->len;
+        if (!tb->ok) /* the bitmap may be missing */
+            return;
+        const uint64_t *b = tb->bits + tb->base[r->slot];
+        uint32_t lo = r->seq, hi = lo + r->len, w = lo / 64;
+        if (w == (hi - 1) / 64) { /* the usual case: one word, here */
+            uint64_t m = (~(uint64_t)0 >> (64 - (hi - lo))) << (lo % 64);
+            tb->ok = (b[w] & m) == m;
+        } else {
+            tb->ok = run_marks(b, r, true);
+        }
     }
 }
 
