@@ -309,7 +309,7 @@ int weft_doc_load_span(weft_doc *d, const weft_span *in)
 typedef struct sorted {
     uint64_t *ent;
     uint32_t *at;
-    uint64_t *work; /* scratch: the sort's, then the origin queries' */
+    uint64_t *work; /* scratch of the sort */
 } sorted;
 
 #define ENT_KEY(e) ((uint32_t)((e) >> 32))
@@ -405,8 +405,7 @@ static int finish_agent(weft_doc *d, const sorted *t, uint32_t s)
 static int finish_sort(weft_doc *d, sorted *t)
 {
     uint32_t n = d->nruns + d->ndels; /* both < 2^31 */
-    size_t nw = (size_t)n > (size_t)4 * d->nruns ? n : (size_t)4 * d->nruns; /* finish_origins */
-    uint64_t *tmp = t->work = malloc((nw + 1) * sizeof *tmp); /* touched only as far as used */
+    uint64_t *tmp = t->work = malloc(((size_t)n + 1) * sizeof *tmp);
     uint32_t *fill = malloc(((size_t)d->nag + 1) * sizeof *fill);
     t->ent = malloc(((size_t)n + 1) * sizeof *t->ent);
     t->at = calloc((size_t)d->nag + 1, sizeof *t->at);
@@ -453,23 +452,49 @@ static inline uint32_t origin_slot(const weft_doc *d, weft_id id)
     return s == NIL || id.seq >= d->ag[s].next_seq ? BAD_ORIGIN : s;
 }
 
+/* The entry (index in slot s's sorted entries k[0..cnt)) holding seq:
+ * the last one with key <= seq, walked to from the one holding the start
+ * of seq's 64-seq block. seq < next_seq < UINT32_MAX: seq + 1 does not
+ * wrap, and the entries tile [0, next_seq) (finish_agent). */
+static inline uint32_t origin_entry(const uint64_t *k, uint32_t cnt, const uint32_t *blk,
+                                    uint32_t seq)
+{
+    uint32_t e = blk[seq / 64];
+    uint64_t lim = (uint64_t)(seq + 1) << 32;
+    while (e + 1 < cnt && k[e + 1] < lim)
+        e++;
+    return e;
+}
+
 /* Origins exist, are inserted chars, and lie on the right sides (handles
- * are document order). The ones origin_slot cannot settle are grouped by
- * agent, radix-sorted by seq and resolved in one walk over each agent's
- * sorted entries. t->work holds them: as found in [0, nq), grouped in
- * [nq, 2 nq) (2 nq <= 4 nruns), the sort's scratch in [0, nq) again. */
+ * are document order). The ones origin_slot cannot settle are resolved
+ * at once through a table per agent: for each 64-seq block, the entry
+ * holding its first seq. */
 static int finish_origins(weft_doc *d, const sorted *t)
 {
-    uint32_t n = d->nruns, nq = 0;
-    if (n >= DEL_BIT) /* a query packs h << 1 */
-        return WEFT_E_NOMEM;
-    uint32_t *at = calloc((size_t)d->nag + 1, sizeof *at);
-    uint32_t *slot = malloc(((size_t)2 * n + 1) * sizeof *slot); /* of each query */
-    uint64_t *q = t->work;
+    uint32_t n = d->nruns;
+    size_t nb = 0;
+    for (uint32_t s = 0; s < d->nag; s++)
+        nb += d->ag[s].next_seq / 64 + 1;
+    size_t *base = malloc(((size_t)d->nag + 1) * sizeof *base);
+    uint32_t *blk = malloc((nb ? nb : 1) * sizeof *blk);
     int rc = 0;
-    if (!at || !slot) {
+    if (!base || !blk) {
         rc = WEFT_E_NOMEM;
         goto out;
+    }
+    size_t b0 = 0;
+    for (uint32_t s = 0; s < d->nag; s++) {
+        const uint64_t *k = t->ent + t->at[s];
+        uint32_t cnt = t->at[s + 1] - t->at[s], nbs = d->ag[s].next_seq / 64 + 1, e = 0;
+        base[s] = b0;
+        for (uint32_t b = 0; b < nbs; b++) {
+            uint64_t lim = ((uint64_t)b * 64 + 1) << 32;
+            while (e + 1 < cnt && k[e + 1] < lim)
+                e++;
+            blk[b0 + b] = e;
+        }
+        b0 += nbs;
     }
     /* the run before's agent and last seq, this run's agent */
     uint32_t pagent = WEFT_NONE, plast = 0, agent = n ? d->ag[d->runs[0].slot].id : WEFT_NONE;
@@ -483,9 +508,12 @@ static int finish_origins(weft_doc *d, const sorted *t)
                 rc = WEFT_E_BADLOAD;
                 goto out;
             }
-            q[nq] = (uint64_t)id.seq << 32 | h << 1;
-            slot[nq++] = s;
-            at[s + 1]++;
+            const uint64_t *k = t->ent + t->at[s];
+            uint32_t o = ENT_VAL(k[origin_entry(k, t->at[s + 1] - t->at[s], blk + base[s], id.seq)]);
+            if ((o & DEL_BIT) || o >= h) {
+                rc = WEFT_E_BADLOAD;
+                goto out;
+            }
         }
         /* origin-right may sit inside a run: the halves of a split merge back */
         id = r->or;
@@ -495,42 +523,20 @@ static int finish_origins(weft_doc *d, const sorted *t)
                 rc = WEFT_E_BADLOAD;
                 goto out;
             }
-            q[nq] = (uint64_t)id.seq << 32 | h << 1 | 1;
-            slot[nq++] = s;
-            at[s + 1]++;
+            const uint64_t *k = t->ent + t->at[s];
+            uint32_t o = ENT_VAL(k[origin_entry(k, t->at[s + 1] - t->at[s], blk + base[s], id.seq)]);
+            if ((o & DEL_BIT) || o <= h) {
+                rc = WEFT_E_BADLOAD;
+                goto out;
+            }
         }
         pagent = agent;
         plast = r->seq + r->len - 1;
         agent = nagent;
     }
-    uint64_t *g = q + nq;
-    for (uint32_t s = 0; s < d->nag; s++) /* at[s + 1]: where slot s's group ends */
-        at[s + 1] += at[s];
-    for (uint32_t i = nq; i-- > 0;)
-        g[--at[slot[i] + 1]] = q[i];
-    /* at[s + 1] is now where slot s's group starts */
-    for (uint32_t s = 0; s < d->nag && !rc; s++) {
-        uint32_t lo = at[s + 1], hi = s + 1 < d->nag ? at[s + 2] : nq;
-        uint64_t *qs = g + lo;
-        /* k: the entry holding seq, the last one with key <= seq (key 0 is
-         * 0); seq < next_seq < UINT32_MAX, so seq + 1 does not wrap */
-        const uint64_t *k = t->ent + t->at[s], *kl = t->ent + t->at[s + 1] - 1;
-        radix_sort(qs, q, hi - lo, d->ag[s].next_seq - 1); /* origin_slot: seq < next_seq */
-        for (uint32_t i = 0; i < hi - lo; i++) {
-            uint32_t seq = ENT_KEY(qs[i]), h = ENT_VAL(qs[i]) >> 1, side = qs[i] & 1;
-            uint64_t lim = (uint64_t)(seq + 1) << 32;
-            while (k < kl && k[1] < lim)
-                k++;
-            uint32_t o = ENT_VAL(*k);
-            if ((o & DEL_BIT) || (side ? o <= h : o >= h)) {
-                rc = WEFT_E_BADLOAD;
-                break;
-            }
-        }
-    }
 out:
-    free(at);
-    free(slot);
+    free(base);
+    free(blk);
     return rc;
 }
 
