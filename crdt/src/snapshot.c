@@ -149,30 +149,6 @@ static inline int load_slot(weft_doc *d, uint32_t agent, uint32_t *slot)
     return doc__slot_get(d, agent, slot);
 }
 
-/* true when p[0..n) is all ASCII: words, the last one overlapping, so a
- * short run costs two loads. */
-static bool all_ascii(const char *p, size_t n)
-{
-    uint64_t acc = 0, w;
-    uint32_t h, g;
-    if (n >= 8) {
-        for (size_t i = 0; i + 8 <= n; i += 8) {
-            memcpy(&w, p + i, 8);
-            acc |= w;
-        }
-        memcpy(&w, p + n - 8, 8);
-        acc |= w;
-    } else if (n >= 4) {
-        memcpy(&h, p, 4);
-        memcpy(&g, p + n - 4, 4);
-        acc = h | g;
-    } else {
-        for (size_t i = 0; i < n; i++)
-            acc |= (unsigned char)p[i];
-    }
-    return (acc & 0x8080808080808080u) == 0;
-}
-
 int weft_doc_load_run(weft_doc *d, const weft_run *in)
 {
     int rc = load_begin(d);
@@ -182,7 +158,7 @@ int weft_doc_load_run(weft_doc *d, const weft_run *in)
     if (in->agent == WEFT_NONE || in->len == 0 || (uint64_t)in->seq + in->len >= UINT32_MAX ||
         (!in->text && in->bytes))
         return WEFT_E_BADLOAD;
-    if (in->bytes == in->len && all_ascii(in->text, in->bytes)) {
+    if (in->bytes == in->len && weft_utf8_is_ascii(in->text, in->bytes)) {
         cps = u16 = in->len;
     } else {
         if ((rc = weft_utf8_count(in->text, in->bytes, &cps, &u16)))

@@ -106,3 +106,26 @@ uint32_t utf8__cp_of_u16(const char *str, uint32_t bytes, uint32_t u16, int *mid
     }
     return cp;
 }
+
+/* Words, the last one overlapping, so a short run costs two loads. */
+bool weft_utf8_is_ascii(const char *p, size_t n)
+{
+    uint64_t acc = 0, w;
+    uint32_t h, g;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 <= n; i += 8) {
+            memcpy(&w, p + i, 8);
+            acc |= w;
+        }
+        memcpy(&w, p + n - 8, 8);
+        acc |= w;
+    } else if (n >= 4) {
+        memcpy(&h, p, 4);
+        memcpy(&g, p + n - 4, 4);
+        acc = h | g;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            acc |= (unsigned char)p[i];
+    }
+    return (acc & 0x8080808080808080u) == 0;
+}

@@ -342,6 +342,9 @@ size_t weft_doc_run_count(const weft_doc *doc);
 /* Validates UTF-8 (no surrogates, no overlongs): 0 and the code point and
  * UTF-16 unit counts, or WEFT_E_UTF8 / WEFT_E_SURROGATE. */
 int weft_utf8_count(const char *s, size_t bytes, uint32_t *cps, uint32_t *units16);
+/* Whether s[0..bytes) is all ASCII (then it is valid UTF-8 of `bytes` code
+ * points and UTF-16 units); a word at a time, for loaders' fast paths. */
+bool weft_utf8_is_ascii(const char *s, size_t bytes);
 
 #ifdef __cplusplus
 }

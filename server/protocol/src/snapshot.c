@@ -374,8 +374,8 @@ static int agent_at(dec_state *s, uint32_t idx, uint32_t *agent)
 }
 
 /* Reads an origin given its code (ol when is_left). */
-static inline int origin(dec_state *s, const weft_run *r, bool is_left, int code, const weft_run *adj,
-                  weft_id *id)
+static inline int origin(dec_state *s, const weft_run *r, bool is_left, int code,
+                         const weft_run *adj, weft_id *id)
 {
     uint32_t x, xa;
     int rc;
@@ -409,30 +409,6 @@ static inline int origin(dec_state *s, const weft_run *r, bool is_left, int code
     }
 }
 
-/* true when p[0..n) is all ASCII: words, the last one overlapping, so a
- * short run costs two loads. */
-static bool all_ascii(const unsigned char *p, size_t n)
-{
-    uint64_t acc = 0, w;
-    uint32_t h, g;
-    if (n >= 8) {
-        for (size_t i = 0; i + 8 <= n; i += 8) {
-            memcpy(&w, p + i, 8);
-            acc |= w;
-        }
-        memcpy(&w, p + n - 8, 8);
-        acc |= w;
-    } else if (n >= 4) {
-        memcpy(&h, p, 4);
-        memcpy(&g, p + n - 4, 4);
-        acc = h | g;
-    } else {
-        for (size_t i = 0; i < n; i++)
-            acc |= (unsigned char)p[i];
-    }
-    return (acc & 0x8080808080808080u) == 0;
-}
-
 /* The end of `len` code points from t[off..n): a code point is a byte and
  * the continuation bytes after it; (size_t)-1 if the text ends first. */
 static size_t skip_code_points(const unsigned char *t, size_t off, size_t n, uint32_t len)
@@ -454,13 +430,13 @@ static int dec_text(const dec_state *s, size_t *off, weft_run *r)
 {
     const unsigned char *t = (const unsigned char *)s->text.p;
     size_t start = *off, n = s->text.n, end;
-    if (r->len <= n - start && (s->ascii || all_ascii(t + start, r->len))) {
+    if (r->len <= n - start && (s->ascii || weft_utf8_is_ascii((const char *)t + start, r->len))) {
         end = start + r->len;
     } else {
         end = skip_code_points(t, start, n, r->len);
         if (end == (size_t)-1)
             return weft_utf8_count(s->text.p + start, n - start, NULL, NULL) ? WEFT_PROTO_E_UTF8
-                                                                            : WEFT_PROTO_E_VALUE;
+                                                                             : WEFT_PROTO_E_VALUE;
         if (weft_utf8_count(s->text.p + start, end - start, NULL, NULL) != 0)
             return WEFT_PROTO_E_UTF8;
     }
@@ -645,7 +621,7 @@ static int dec_sections(dec_state *s, const msgpack_object *cols, const msgpack_
     if ((rc = proto__inflate(s->zi, z[C_COUNT], zn[C_COUNT], (uint8_t *)s->text.p, len[C_COUNT])))
         return rc;
     s->text.n = len[C_COUNT];
-    s->ascii = all_ascii((const unsigned char *)s->text.p, s->text.n);
+    s->ascii = weft_utf8_is_ascii(s->text.p, s->text.n);
     return 0;
 }
 
