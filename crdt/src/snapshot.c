@@ -442,6 +442,18 @@ static inline uint32_t origin_entry(const uint64_t *k, uint32_t cnt, const uint3
     return e;
 }
 
+/* The entry value (run handle, or DEL_BIT | delete record) holding origin
+ * id, or BAD_ORIGIN for an ID that does not exist. */
+static inline uint32_t origin_val(const weft_doc *d, const sorted *t, const uint32_t *blk,
+                                  const size_t *base, weft_id id)
+{
+    uint32_t s = origin_slot(d, id);
+    if (s == BAD_ORIGIN)
+        return BAD_ORIGIN;
+    const uint64_t *k = t->ent + t->at[s];
+    return ENT_VAL(k[origin_entry(k, t->at[s + 1] - t->at[s], blk + base[s], id.seq)]);
+}
+
 /* Origins exist, are inserted chars, and lie on the right sides (handles
  * are document order). The ones origin_slot cannot settle are resolved
  * at once through a table per agent: for each 64-seq block, the entry
@@ -479,14 +491,8 @@ static int finish_origins(weft_doc *d, const sorted *t)
         uint32_t nagent = h + 1 < n ? d->ag[d->runs[h + 1].slot].id : WEFT_NONE;
         weft_id id = r->ol;
         if (id.agent != WEFT_NONE && !(id.agent == pagent && id.seq == plast)) {
-            uint32_t s = origin_slot(d, id);
-            if (s == BAD_ORIGIN) {
-                rc = WEFT_E_BADLOAD;
-                goto out;
-            }
-            const uint64_t *k = t->ent + t->at[s];
-            uint32_t o = ENT_VAL(k[origin_entry(k, t->at[s + 1] - t->at[s], blk + base[s], id.seq)]);
-            if ((o & DEL_BIT) || o >= h) {
+            uint32_t o = origin_val(d, t, blk, base, id);
+            if (o == BAD_ORIGIN || (o & DEL_BIT) || o >= h) {
                 rc = WEFT_E_BADLOAD;
                 goto out;
             }
@@ -494,14 +500,8 @@ static int finish_origins(weft_doc *d, const sorted *t)
         /* origin-right may sit inside a run: the halves of a split merge back */
         id = r->or;
         if (id.agent != WEFT_NONE && !(id.agent == nagent && id.seq == d->runs[h + 1].seq)) {
-            uint32_t s = origin_slot(d, id);
-            if (s == BAD_ORIGIN) {
-                rc = WEFT_E_BADLOAD;
-                goto out;
-            }
-            const uint64_t *k = t->ent + t->at[s];
-            uint32_t o = ENT_VAL(k[origin_entry(k, t->at[s + 1] - t->at[s], blk + base[s], id.seq)]);
-            if ((o & DEL_BIT) || o <= h) {
+            uint32_t o = origin_val(d, t, blk, base, id);
+            if (o == BAD_ORIGIN || (o & DEL_BIT) || o <= h) {
                 rc = WEFT_E_BADLOAD;
                 goto out;
             }
