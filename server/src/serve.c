@@ -27,8 +27,8 @@ static struct lws_context *volatile g_ctx;
 /* The event loop is libev's (epoll), run by run_loop: with lws's default
  * poll() loop every wakeup polled every socket (75 % of the server's CPU at
  * 1,000 connections) and lws 4.1 busy-polls the last millisecond before
- * each timer. One ev_run(EVRUN_ONCE) is one pass, as lws_service() was. */
-static struct ev_loop *g_loop;
+ * each timer. One ev_run(EVRUN_ONCE) is one pass, as lws_service() was.
+ * The loop is created here and held by timer.c (wtimer_loop). */
 
 int64_t now_ms(void)
 {
@@ -97,11 +97,10 @@ static int create_context(server *srv)
     /* no fd_limit_per_thread: sized from RLIMIT_NOFILE, lws indexes its
      * connection table by fd; a set limit makes every lookup a linear scan */
     static void *loops[1];
-    g_loop = ev_loop_new(EVFLAG_AUTO);
-    if (!g_loop)
+    loops[0] = ev_loop_new(EVFLAG_AUTO);
+    if (!loops[0])
         return -1;
-    loops[0] = g_loop;
-    wtimer_set_loop(g_loop);
+    wtimer_set_loop(loops[0]);
     info.foreign_loops = loops;
     srv->ctx = lws_create_context(&info);
     g_ctx = srv->ctx;
@@ -205,7 +204,7 @@ static void server_sweep(server *srv)
 static void run_loop(server *srv)
 {
     for (;;) {
-        ev_run(g_loop, EVRUN_ONCE);
+        ev_run(wtimer_loop(), EVRUN_ONCE);
         srv->pass++;
         ws_resume_paused(srv);
         commit_drain(srv);
@@ -224,10 +223,10 @@ static void destroy_context(server *srv)
     if (srv->ctx)
         lws_context_destroy(srv->ctx);
     srv->ctx = g_ctx = NULL;
+    struct ev_loop *loop = wtimer_loop();
     wtimer_set_loop(NULL);
-    if (g_loop)
-        ev_loop_destroy(g_loop);
-    g_loop = NULL;
+    if (loop)
+        ev_loop_destroy(loop);
 }
 
 /* After the loop: wait for outstanding commits, then free everything. */
@@ -251,7 +250,7 @@ static void server_teardown(server *srv)
     ws_resume_paused(srv); /* drops the references */
     srv->destroying = true;
     destroy_context(srv); /* closes HTTP connections: their jobs are orphaned */
-    api_stop(srv->api); /* before the store: the worker reads it */
+    api_stop(srv->api);   /* before the store: the worker reads it */
     weft_store_close(srv->store);
     for (int i = 0; i < ROOM_BUCKETS; i++)
         while (srv->rooms[i])

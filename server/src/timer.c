@@ -10,6 +10,11 @@ void wtimer_set_loop(struct ev_loop *loop)
     g_loop = loop;
 }
 
+struct ev_loop *wtimer_loop(void)
+{
+    return g_loop;
+}
+
 static void fire(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;

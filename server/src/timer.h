@@ -24,8 +24,10 @@ struct wtimer {
     wtimer_fn fn;
 };
 
-/* The loop every timer runs on (serve.c sets it before any is scheduled). */
+/* The server's event loop, which every timer runs on: serve.c creates it,
+ * sets it here before anything is scheduled, runs and destroys it. */
 void wtimer_set_loop(struct ev_loop *loop);
+struct ev_loop *wtimer_loop(void);
 /* (Re)arms t to call fn once, ms milliseconds from now. */
 void wtimer_schedule(wtimer *t, wtimer_fn fn, int64_t ms);
 void wtimer_cancel(wtimer *t);
