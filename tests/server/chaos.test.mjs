@@ -4,22 +4,12 @@
 // the end every peer and the server hold the same text, and nothing a peer
 // typed is lost.
 import assert from 'node:assert/strict';
-import { stest, startServer, sleep, until } from './lib/harness.mjs';
+import { stest, startServer, sleep, rng, until } from './lib/harness.mjs';
 import { Peer } from './lib/peer.mjs';
 import { haveEngine } from './lib/replica.mjs';
 import { T } from './lib/codec.mjs';
 
 const noEngine = !haveEngine() && 'no weft_crdt.wasm';
-
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ['lorem ', 'ipsum ', 'é ', '😀', '\n', 'dolor ', '日本 ', 'x'];
 

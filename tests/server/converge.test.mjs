@@ -2,21 +2,11 @@
 // with the same text, equal to what the server says
 // (/api/docs/NAME/text), and the server's version covers every ack.
 import assert from 'node:assert/strict';
-import { stest, startServer, sleep } from './lib/harness.mjs';
+import { stest, startServer, sleep, rng } from './lib/harness.mjs';
 import { connect, joined, T } from './lib/client.mjs';
 import { haveEngine } from './lib/replica.mjs';
 
 const noEngine = !haveEngine() && 'no weft_crdt.wasm';
-
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = ['a', 'b', 'c', ' ', 'é', '→', '😀', '\n', '日本'];
 

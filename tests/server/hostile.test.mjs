@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { stest, startServer, sleep, until, defer } from './lib/harness.mjs';
+import { stest, startServer, sleep, until, defer, rng } from './lib/harness.mjs';
 import { connect, joined, assertErrorClose, T, CLOSE } from './lib/client.mjs';
 import { encode, hello, opsMsg, presenceMsg, strictDecode, unhex, START } from './lib/codec.mjs';
 import { haveEngine } from './lib/replica.mjs';
@@ -15,17 +15,11 @@ const bob = ['Bob', '#ef4444'];
 const noEngine = !haveEngine() && 'no weft_crdt.wasm';
 const golden = JSON.parse(readFileSync(fileURLToPath(new URL('../golden/protocol-v1.json', import.meta.url)), 'utf8'));
 
-// mulberry32: seeded bytes, so a failure replays.
+// Seeded bytes, so a failure replays.
 function randomBytes(seed, n) {
-  let a = seed >>> 0;
+  const r = rng(seed);
   const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) & 0xff;
-  }
+  for (let i = 0; i < n; i++) out[i] = Math.floor(r() * 256);
   return out;
 }
 

@@ -21,6 +21,18 @@ process.on('exit', () => {
   }
 });
 
+// A seeded generator of floats in [0, 1) (mulberry32), so a failing
+// randomized test replays with its seed.
+export function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // For Promise.race only: a timer that does not keep the process alive.
 export const timeoutAfter = (ms, value = null) => new Promise((r) => setTimeout(() => r(value), ms).unref());
