@@ -123,6 +123,7 @@ typedef struct agent_slot {
     uint32_t text_n, text_cap;
     idindex idx;
     uint32_t load_next; /* loading: next span seq expected */
+    uint32_t load_ents; /* loading: runs and delete records appended */
     uint32_t tail;      /* run that held this agent's last inserted char (a guess) */
 } agent_slot;
 
@@ -266,6 +267,9 @@ int doc__delete_in_run(weft_doc *d, uint32_t h, uint32_t off, uint32_t k, weft_p
 uint32_t utf8__offset(const char *s, uint32_t bytes, uint32_t cps, uint32_t k);
 uint32_t utf8__u16(const char *s, uint32_t bytes);
 uint32_t utf8__cp_of_u16(const char *s, uint32_t bytes, uint32_t u16, int *mid);
+/* Copies n bytes from src to dst (not overlapping) and says whether they
+ * are all ASCII: weft_utf8_is_ascii and memcpy in one pass. */
+bool utf8__copy_is_ascii(char *dst, const char *src, size_t n);
 
 /* tree.c */
 int tree__init(weft_doc *d);

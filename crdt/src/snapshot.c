@@ -158,24 +158,11 @@ int weft_doc_load_run(weft_doc *d, const weft_run *in)
     if (in->agent == WEFT_NONE || in->len == 0 || (uint64_t)in->seq + in->len >= UINT32_MAX ||
         (!in->text && in->bytes))
         return WEFT_E_BADLOAD;
-    if (in->bytes == in->len && weft_utf8_is_ascii(in->text, in->bytes)) {
-        cps = u16 = in->len;
-    } else {
-        if ((rc = weft_utf8_count(in->text, in->bytes, &cps, &u16)))
-            return rc;
-        if (cps != in->len)
-            return WEFT_E_BADLOAD;
-    }
     if ((rc = load_slot(d, in->agent, &slot)))
         return rc;
     /* duplicates and overlaps are caught by finish_sort */
     agent_slot *a = &d->ag[slot];
-    if (a->text_cap - a->text_n >= in->bytes) {
-        if (in->bytes)
-            memcpy(a->text + a->text_n, in->text, in->bytes);
-        off = a->text_n;
-        a->text_n += in->bytes;
-    } else {
+    if (a->text_cap - a->text_n < in->bytes) {
         /* finish_agent replaces the arena with one of the exact size: grow
          * it 4x (fewer copies by realloc), from 1 KiB */
         uint64_t need = (uint64_t)a->text_n + in->bytes, nc = a->text_cap ? a->text_cap : 1024;
@@ -187,10 +174,21 @@ int weft_doc_load_run(weft_doc *d, const weft_run *in)
             nc = UINT32_MAX / 2;
         if (doc__grow((void **)&a->text, &a->text_cap, (uint32_t)nc, 1))
             return WEFT_E_NOMEM;
-        memcpy(a->text + a->text_n, in->text, in->bytes);
-        off = a->text_n;
-        a->text_n += in->bytes;
     }
+    /* copied before it is checked: text_n only moves past valid text */
+    off = a->text_n;
+    if (in->bytes == in->len && utf8__copy_is_ascii(a->text + off, in->text, in->bytes)) {
+        cps = u16 = in->len;
+    } else {
+        if ((rc = weft_utf8_count(in->text, in->bytes, &cps, &u16)))
+            return rc;
+        if (cps != in->len)
+            return WEFT_E_BADLOAD;
+        if (in->bytes)
+            memcpy(a->text + off, in->text, in->bytes);
+    }
+    a->text_n += in->bytes;
+    a->load_ents++;
     if (d->nruns == d->runs_cap &&
         doc__grow((void **)&d->runs, &d->runs_cap, d->nruns + 1, sizeof(run)))
         return WEFT_E_NOMEM;
@@ -240,6 +238,7 @@ static int load_del_append(weft_doc *d, uint32_t slot, const weft_del *in)
         return WEFT_E_NOMEM;
     d->dels[d->ndels++] =
         (del_rec){slot, seq, (weft_id){in->target.agent, tseq}, len, in->rev && len > 1};
+    d->ag[slot].load_ents++;
     return 0;
 }
 
@@ -390,11 +389,8 @@ static int finish_sort(weft_doc *d, sorted *t)
         rc = WEFT_E_NOMEM;
         goto out;
     }
-    for (uint32_t h = 0; h < d->nruns; h++)
-        t->at[d->runs[h].slot + 1]++;
-    for (uint32_t i = 0; i < d->ndels; i++)
-        t->at[d->dels[i].slot + 1]++;
     for (uint32_t s = 0; s < d->nag; s++) {
+        t->at[s + 1] = d->ag[s].load_ents; /* counted as they were appended */
         t->at[s + 1] += t->at[s];
         fill[s] = t->at[s];
     }
@@ -413,11 +409,10 @@ out:
     return rc;
 }
 
-#define NO_QUERY NIL
 #define BAD_ORIGIN (NIL - 1)
 
 /* The slot whose entries must resolve origin id (not none), BAD_ORIGIN
- * for an ID that does not exist. finish_origins asks only for the origins
+ * for an ID that does not exist. origins_run asks only for the origins
  * that are not the last char of the run before / the first of the run
  * after (inserted chars on the right side: nothing to look up). */
 static inline uint32_t origin_slot(const weft_doc *d, weft_id id)
@@ -457,63 +452,72 @@ static inline uint32_t origin_val(const weft_doc *d, const sorted *t, const uint
 /* Origins exist, are inserted chars, and lie on the right sides (handles
  * are document order). The ones origin_slot cannot settle are resolved
  * at once through a table per agent: for each 64-seq block, the entry
- * holding its first seq. */
-static int finish_origins(weft_doc *d, const sorted *t)
+ * holding its first seq. finish_tree checks each run as it places it
+ * (one walk over the runs for both). */
+typedef struct origins {
+    const sorted *t;
+    size_t *base; /* first block of each agent slot */
+    uint32_t *blk;
+} origins;
+
+static int origins_begin(const weft_doc *d, const sorted *t, origins *ox)
 {
-    uint32_t n = d->nruns;
     size_t nb = 0;
     for (uint32_t s = 0; s < d->nag; s++)
         nb += d->ag[s].next_seq / 64 + 1;
-    size_t *base = malloc(((size_t)d->nag + 1) * sizeof *base);
-    uint32_t *blk = malloc((nb ? nb : 1) * sizeof *blk);
-    int rc = 0;
-    if (!base || !blk) {
-        rc = WEFT_E_NOMEM;
-        goto out;
-    }
+    ox->t = t;
+    ox->base = malloc(((size_t)d->nag + 1) * sizeof *ox->base);
+    ox->blk = malloc((nb ? nb : 1) * sizeof *ox->blk);
+    if (!ox->base || !ox->blk)
+        return WEFT_E_NOMEM;
     size_t b0 = 0;
     for (uint32_t s = 0; s < d->nag; s++) {
         const uint64_t *k = t->ent + t->at[s];
         uint32_t cnt = t->at[s + 1] - t->at[s], nbs = d->ag[s].next_seq / 64 + 1, e = 0;
-        base[s] = b0;
+        ox->base[s] = b0;
         for (uint32_t b = 0; b < nbs; b++) {
             uint64_t lim = ((uint64_t)b * 64 + 1) << 32;
             while (e + 1 < cnt && k[e + 1] < lim)
                 e++;
-            blk[b0 + b] = e;
+            ox->blk[b0 + b] = e;
         }
         b0 += nbs;
     }
-    /* the run before's agent and last seq, this run's agent */
-    uint32_t pagent = WEFT_NONE, plast = 0, agent = n ? d->ag[d->runs[0].slot].id : WEFT_NONE;
-    for (uint32_t h = 0; h < n; h++) {
-        const run *r = &d->runs[h];
-        uint32_t nagent = h + 1 < n ? d->ag[d->runs[h + 1].slot].id : WEFT_NONE;
-        weft_id id = r->ol;
-        if (id.agent != WEFT_NONE && !(id.agent == pagent && id.seq == plast)) {
-            uint32_t o = origin_val(d, t, blk, base, id);
-            if (o == BAD_ORIGIN || (o & DEL_BIT) || o >= h) {
-                rc = WEFT_E_BADLOAD;
-                goto out;
-            }
+    return 0;
+}
+
+static void origins_end(origins *ox)
+{
+    free(ox->base);
+    free(ox->blk);
+}
+
+/* Whether run h's origins are right: origin-left the last char of the run
+ * before or an inserted char further left, origin-right the first char of
+ * the run after or an inserted char further right (it may sit inside a
+ * run: the halves of a split merge back). */
+static inline bool origins_run(const weft_doc *d, const origins *ox, uint32_t h)
+{
+    const run *r = &d->runs[h];
+    weft_id id = r->ol;
+    if (id.agent != WEFT_NONE) {
+        const run *p = h ? r - 1 : NULL;
+        if (!p || id.agent != d->ag[p->slot].id || id.seq != p->seq + p->len - 1) {
+            uint32_t o = origin_val(d, ox->t, ox->blk, ox->base, id);
+            if (o == BAD_ORIGIN || (o & DEL_BIT) || o >= h)
+                return false;
         }
-        /* origin-right may sit inside a run: the halves of a split merge back */
-        id = r->or;
-        if (id.agent != WEFT_NONE && !(id.agent == nagent && id.seq == d->runs[h + 1].seq)) {
-            uint32_t o = origin_val(d, t, blk, base, id);
-            if (o == BAD_ORIGIN || (o & DEL_BIT) || o <= h) {
-                rc = WEFT_E_BADLOAD;
-                goto out;
-            }
-        }
-        pagent = agent;
-        plast = r->seq + r->len - 1;
-        agent = nagent;
     }
-out:
-    free(base);
-    free(blk);
-    return rc;
+    id = r->or;
+    if (id.agent != WEFT_NONE) {
+        const run *x = h + 1 < d->nruns ? r + 1 : NULL;
+        if (!x || id.agent != d->ag[x->slot].id || id.seq != x->seq) {
+            uint32_t o = origin_val(d, ox->t, ox->blk, ox->base, id);
+            if (o == BAD_ORIGIN || (o & DEL_BIT) || o <= h)
+                return false;
+        }
+    }
+    return true;
 }
 
 /* Whether the tombstones are exactly the chars the delete records target.
@@ -661,8 +665,9 @@ bool doc__tombs_exact(const weft_doc *d)
 /* Builds the content tree over runs 0 .. nruns-1 in that order: full
  * leaves, full inner nodes, every leaf at one depth. The document's tree
  * is the empty one of tree__init (one leaf, no inner nodes). */
-static int finish_tree(weft_doc *d, tombs *tb)
+static int finish_tree(weft_doc *d, tombs *tb, const origins *ox)
 {
+    bool ok = true;
     uint32_t n = d->nruns, nl = (n + LEAF_MAX - 1) / LEAF_MAX;
     if (n == 0)
         return 0;
@@ -678,6 +683,7 @@ static int finish_tree(weft_doc *d, tombs *tb)
         for (uint32_t h = l * LEAF_MAX; h < n && L->n < LEAF_MAX; h++) {
             run *r = &d->runs[h];
             tombs_run_tiled(tb, r);
+            ok &= origins_run(d, ox, h);
             r->leaf = l;
             L->r[L->n] = h;
             L->vcp[L->n++] = r->deleted ? 0 : r->len;
@@ -688,6 +694,8 @@ static int finish_tree(weft_doc *d, tombs *tb)
         u16 += L->u16;
     }
     d->nleaves = nl;
+    if (!ok)
+        return WEFT_E_BADLOAD;
     d->first_leaf = 0;
     d->last_leaf = nl - 1;
     /* levels of inner nodes above [lo, lo + cnt) until one node is left */
@@ -752,18 +760,20 @@ int weft_doc_load_finish(weft_doc *d)
     if (d->loading == LOAD_FAILED)
         return WEFT_E_BADLOAD;
     sorted t = {NULL, NULL, NULL};
+    origins ox = {&t, NULL, NULL};
     int rc = finish_sort(d, &t);
-    if (!rc)
-        rc = finish_origins(d, &t);
     free(t.work); /* the tree and the indexes may reuse it */
     t.work = NULL;
+    if (!rc)
+        rc = origins_begin(d, &t, &ox);
     if (!rc) { /* deletes target tombstones, and only those are deleted */
         tombs tb;
         tombs_mark(d, &tb);
-        rc = finish_tree(d, &tb);
+        rc = finish_tree(d, &tb, &ox);
         if (!tombs_done(&tb) && !rc)
             rc = WEFT_E_BADLOAD;
     }
+    origins_end(&ox);
     if (!rc)
         rc = finish_index(d, &t);
     sorted_free(&t);

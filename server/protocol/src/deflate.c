@@ -63,19 +63,34 @@ int proto__deflate(proto__deflater *d, const void *in, size_t n, weft_buf *out)
     out->n = 0;
     if (n > UINT32_MAX)
         return WEFT_PROTO_E_VALUE;
-    if (deflateReset(z) != Z_OK)
+    /* level 6 again after a stored section (deflateParams on a reset
+     * stream takes effect at once) */
+    if (deflateReset(z) != Z_OK || deflateParams(z, 6, Z_DEFAULT_STRATEGY) != Z_OK)
         return WEFT_PROTO_E_ZLIB;
-    size_t bound = deflateBound(z, (uLong)n);
+    /* room for either form: deflate's bound, or zlib's own bound for
+     * stored blocks (at most 64 KiB each, 5-byte headers) */
+    size_t stored = n + 5 * (n / 65535 + 1), bound = deflateBound(z, (uLong)n),
+           sbound = n + (n >> 5) + (n >> 7) + (n >> 11) + 12;
+    if (bound < sbound)
+        bound = sbound;
     int rc = proto__grow((void **)&out->p, &out->cap, bound, 1);
     if (rc)
         return rc;
-    z->next_in = (Bytef *)in;
-    z->avail_in = (uInt)n;
-    z->next_out = (Bytef *)out->p;
-    z->avail_out = (uInt)bound;
-    if (deflate(z, Z_FINISH) != Z_STREAM_END)
-        return WEFT_PROTO_E_ZLIB;
-    out->n = z->total_out;
+    for (int level = 6;; level = 0) {
+        z->next_in = (Bytef *)in;
+        z->avail_in = (uInt)n;
+        z->next_out = (Bytef *)out->p;
+        z->avail_out = (uInt)bound;
+        if (deflate(z, Z_FINISH) != Z_STREAM_END)
+            return WEFT_PROTO_E_ZLIB;
+        out->n = z->total_out;
+        /* Stored blocks (5 bytes each per 64 KiB) when deflate saves less
+         * than a third: inflating them is a copy, not a Huffman decode. */
+        if (level == 0 || stored * 2 > out->n * 3)
+            break;
+        if (deflateReset(z) != Z_OK || deflateParams(z, 0, Z_DEFAULT_STRATEGY) != Z_OK)
+            return WEFT_PROTO_E_ZLIB;
+    }
     return 0;
 }
 
