@@ -56,6 +56,7 @@ void weft_doc_free(weft_doc *d)
     free(d->dels);
     free(d->spans);
     free(d->scratch);
+    free(d->load_text);
     tree__cleanup(d);
     free(d);
 }
@@ -506,7 +507,7 @@ size_t weft_doc_mem(const weft_doc *d)
                (size_t)d->ag_cap * (sizeof(agent_slot) + sizeof(uint32_t)) +
                (size_t)d->dels_cap * sizeof(del_rec) + (size_t)d->spans_cap * sizeof(span_rec) +
                (size_t)d->parked_cap * sizeof(parked_op) + d->parked_bytes +
-               (size_t)d->scratch_cap * sizeof(uint32_t);
+               (size_t)d->scratch_cap * sizeof(uint32_t) + d->load_text_cap;
     for (uint32_t i = 0; i < d->nag; i++)
         m += d->ag[i].text_cap + idx__mem(&d->ag[i].idx);
     return m;

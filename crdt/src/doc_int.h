@@ -211,6 +211,10 @@ struct weft_doc {
     uint32_t split_log[64];
     uint32_t nsplit;
     uint32_t loading;
+    /* loading: every run's text in the order loaded (run text_off points
+     * here until finish_agent lays each agent's text out in seq order) */
+    char *load_text;
+    uint32_t load_text_n, load_text_cap;
 };
 
 /* doc.c */

@@ -127,14 +127,15 @@ static int load_begin(weft_doc *d)
     return 0;
 }
 
-int weft_doc_load_reserve(weft_doc *d, size_t runs, size_t dels)
+int weft_doc_load_reserve(weft_doc *d, size_t runs, size_t dels, size_t bytes)
 {
     int rc = load_begin(d);
     if (rc)
         return rc;
-    if (runs > UINT32_MAX / 2 || dels > UINT32_MAX / 2 ||
+    if (runs > UINT32_MAX / 2 || dels > UINT32_MAX / 2 || bytes > UINT32_MAX / 2 ||
         doc__grow((void **)&d->runs, &d->runs_cap, (uint32_t)runs, sizeof(run)) ||
-        doc__grow((void **)&d->dels, &d->dels_cap, (uint32_t)dels, sizeof(del_rec)))
+        doc__grow((void **)&d->dels, &d->dels_cap, (uint32_t)dels, sizeof(del_rec)) ||
+        doc__grow((void **)&d->load_text, &d->load_text_cap, (uint32_t)bytes, 1))
         return WEFT_E_NOMEM;
     return 0;
 }
@@ -161,23 +162,22 @@ int weft_doc_load_run(weft_doc *d, const weft_run *in)
     if ((rc = load_slot(d, in->agent, &slot)))
         return rc;
     /* duplicates and overlaps are caught by finish_sort */
-    agent_slot *a = &d->ag[slot];
-    if (a->text_cap - a->text_n < in->bytes) {
-        /* finish_agent replaces the arena with one of the exact size: grow
-         * it 4x (fewer copies by realloc), from 1 KiB */
-        uint64_t need = (uint64_t)a->text_n + in->bytes, nc = a->text_cap ? a->text_cap : 1024;
+    if (d->load_text_cap - d->load_text_n < in->bytes) {
+        /* grow 4x (fewer copies by realloc), from 1 KiB */
+        uint64_t need = (uint64_t)d->load_text_n + in->bytes,
+                 nc = d->load_text_cap ? d->load_text_cap : 1024;
         if (need > UINT32_MAX / 2)
             return WEFT_E_NOMEM;
         while (nc < need)
             nc *= 4;
         if (nc > UINT32_MAX / 2)
             nc = UINT32_MAX / 2;
-        if (doc__grow((void **)&a->text, &a->text_cap, (uint32_t)nc, 1))
+        if (doc__grow((void **)&d->load_text, &d->load_text_cap, (uint32_t)nc, 1))
             return WEFT_E_NOMEM;
     }
-    /* copied before it is checked: text_n only moves past valid text */
-    off = a->text_n;
-    if (in->bytes == in->len && utf8__copy_is_ascii(a->text + off, in->text, in->bytes)) {
+    /* copied before it is checked: load_text_n only moves past valid text */
+    off = d->load_text_n;
+    if (in->bytes == in->len && utf8__copy_is_ascii(d->load_text + off, in->text, in->bytes)) {
         cps = u16 = in->len;
     } else {
         if ((rc = weft_utf8_count(in->text, in->bytes, &cps, &u16)))
@@ -185,8 +185,10 @@ int weft_doc_load_run(weft_doc *d, const weft_run *in)
         if (cps != in->len)
             return WEFT_E_BADLOAD;
         if (in->bytes)
-            memcpy(a->text + off, in->text, in->bytes);
+            memcpy(d->load_text + off, in->text, in->bytes);
     }
+    d->load_text_n += in->bytes;
+    agent_slot *a = &d->ag[slot];
     a->text_n += in->bytes;
     a->load_ents++;
     if (d->nruns == d->runs_cap &&
@@ -344,12 +346,12 @@ static void radix_sort(uint64_t *e, uint64_t *tmp, uint32_t n, uint32_t max)
 
 /* One agent's sorted entries: they cover [0, n) exactly, in order, with n
  * where its spans end (sets next_seq); in the same walk its text is laid
- * out in seq order (so adjacent runs can merge). */
+ * out in seq order (so adjacent runs can merge) in an arena of its own. */
 static int finish_agent(weft_doc *d, const sorted *t, uint32_t s)
 {
     agent_slot *a = &d->ag[s];
     char *txt = malloc(a->text_n ? a->text_n : 1);
-    uint32_t expect = 0, n = 0;
+    uint32_t expect = 0, n = 0, pv = DEL_BIT; /* the entry before's value */
     if (!txt)
         return WEFT_E_NOMEM;
     for (uint32_t e = t->at[s]; e < t->at[s + 1]; e++) {
@@ -360,11 +362,19 @@ static int finish_agent(weft_doc *d, const sorted *t, uint32_t s)
         }
         if (v & DEL_BIT) {
             expect += d->dels[v & ~DEL_BIT].len;
+            pv = v;
             continue;
         }
         run *r = &d->runs[v];
+        /* origin-left the char just before in seq (the right half of a
+         * split): the entry before holds it; origins_run skips these */
+        if (r->ol.agent == a->id && r->ol.seq + 1 == r->seq && ((pv & DEL_BIT) || pv >= v)) {
+            free(txt);
+            return WEFT_E_BADLOAD;
+        }
+        pv = v;
         expect += r->len;
-        memcpy(txt + n, a->text + r->text_off, r->bytes);
+        memcpy(txt + n, d->load_text + r->text_off, r->bytes);
         r->text_off = n;
         n += r->bytes;
     }
@@ -502,7 +512,9 @@ static inline bool origins_run(const weft_doc *d, const origins *ox, uint32_t h)
     weft_id id = r->ol;
     if (id.agent != WEFT_NONE) {
         const run *p = h ? r - 1 : NULL;
-        if (!p || id.agent != d->ag[p->slot].id || id.seq != p->seq + p->len - 1) {
+        uint32_t agent = d->ag[r->slot].id;
+        if ((!p || id.agent != d->ag[p->slot].id || id.seq != p->seq + p->len - 1) &&
+            !(id.agent == agent && id.seq + 1 == r->seq)) { /* finish_agent checked those */
             uint32_t o = origin_val(d, ox->t, ox->blk, ox->base, id);
             if (o == BAD_ORIGIN || (o & DEL_BIT) || o >= h)
                 return false;
@@ -764,6 +776,9 @@ int weft_doc_load_finish(weft_doc *d)
     int rc = finish_sort(d, &t);
     free(t.work); /* the tree and the indexes may reuse it */
     t.work = NULL;
+    free(d->load_text); /* every agent's text is in its own arena now */
+    d->load_text = NULL;
+    d->load_text_n = d->load_text_cap = 0;
     if (!rc)
         rc = origins_begin(d, &t, &ox);
     if (!rc) { /* deletes target tombstones, and only those are deleted */

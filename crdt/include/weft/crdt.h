@@ -323,10 +323,11 @@ int weft_doc_load_run(weft_doc *doc, const weft_run *run);
 int weft_doc_load_del(weft_doc *doc, const weft_del *del);
 int weft_doc_load_span(weft_doc *doc, const weft_span *span);
 int weft_doc_load_finish(weft_doc *doc);
-/* Optional, before the first load call: room for this many runs and
- * delete records (a hint, e.g. from a snapshot's column counts; loading
- * more still works, and nothing is checked against it). */
-int weft_doc_load_reserve(weft_doc *doc, size_t runs, size_t dels);
+/* Optional, before the first load call: room for this many runs, delete
+ * records and bytes of run text (a hint, e.g. from a snapshot's column
+ * counts and text length; loading more still works, and nothing is checked
+ * against it). */
+int weft_doc_load_reserve(weft_doc *doc, size_t runs, size_t dels, size_t bytes);
 
 /* ---- diagnostics ------------------------------------------------------------ */
 

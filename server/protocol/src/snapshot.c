@@ -479,7 +479,7 @@ static int dec_runs(dec_state *s, weft_doc *doc)
      * concurrent deletes, only grow the list later). */
     size_t nd = proto__col_count(&s->c[C_D_LEN]);
     if ((rc = weft_doc_load_reserve(doc, n < s->text.n ? n : s->text.n,
-                                    nd < s->text.n ? nd : s->text.n)))
+                                    nd < s->text.n ? nd : s->text.n, s->text.n)))
         return rc;
     weft_run prev, cur, nxt;
     memset(&cur, 0, sizeof cur);
