@@ -272,8 +272,28 @@ uint32_t utf8__offset(const char *s, uint32_t bytes, uint32_t cps, uint32_t k);
 uint32_t utf8__u16(const char *s, uint32_t bytes);
 uint32_t utf8__cp_of_u16(const char *s, uint32_t bytes, uint32_t u16, int *mid);
 /* Copies n bytes from src to dst (not overlapping) and says whether they
- * are all ASCII: weft_utf8_is_ascii and memcpy in one pass. */
-bool utf8__copy_is_ascii(char *dst, const char *src, size_t n);
+ * are all ASCII: weft_utf8_is_ascii and memcpy in one pass (a load does it
+ * for every run). */
+static inline bool utf8__copy_is_ascii(char *dst, const char *src, size_t n)
+{
+    uint64_t acc = 0, w;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 <= n; i += 8) {
+            memcpy(&w, src + i, 8);
+            memcpy(dst + i, &w, 8);
+            acc |= w;
+        }
+        memcpy(&w, src + n - 8, 8);
+        memcpy(dst + n - 8, &w, 8);
+        acc |= w;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            dst[i] = src[i];
+            acc |= (unsigned char)src[i];
+        }
+    }
+    return (acc & 0x8080808080808080u) == 0;
+}
 
 /* tree.c */
 int tree__init(weft_doc *d);

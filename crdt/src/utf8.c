@@ -130,23 +130,3 @@ bool weft_utf8_is_ascii(const char *p, size_t n)
     return (acc & 0x8080808080808080u) == 0;
 }
 
-bool utf8__copy_is_ascii(char *dst, const char *src, size_t n)
-{
-    uint64_t acc = 0, w;
-    if (n >= 8) {
-        for (size_t i = 0; i + 8 <= n; i += 8) {
-            memcpy(&w, src + i, 8);
-            memcpy(dst + i, &w, 8);
-            acc |= w;
-        }
-        memcpy(&w, src + n - 8, 8);
-        memcpy(dst + n - 8, &w, 8);
-        acc |= w;
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            dst[i] = src[i];
-            acc |= (unsigned char)src[i];
-        }
-    }
-    return (acc & 0x8080808080808080u) == 0;
-}
