@@ -434,16 +434,20 @@ static inline uint32_t origin_slot(const weft_doc *d, weft_id id)
 }
 
 /* The entry (index in slot s's sorted entries k[0..cnt)) holding seq:
- * the last one with key <= seq, walked to from the one holding the start
- * of seq's 64-seq block. seq < next_seq < UINT32_MAX: seq + 1 does not
+ * the last one with key <= seq, found by a branch-free binary search
+ * between the entries holding the starts of seq's 64-seq block and of the
+ * next (nb blocks in all). seq < next_seq < UINT32_MAX: seq + 1 does not
  * wrap, and the entries tile [0, next_seq) (finish_agent). */
 static inline uint32_t origin_entry(const uint64_t *k, uint32_t cnt, const uint32_t *blk,
-                                    uint32_t seq)
+                                    uint32_t nb, uint32_t seq)
 {
-    uint32_t e = blk[seq / 64];
+    uint32_t b = seq / 64, e = blk[b], n = (b + 1 < nb ? blk[b + 1] : cnt - 1) - e + 1;
     uint64_t lim = (uint64_t)(seq + 1) << 32;
-    while (e + 1 < cnt && k[e + 1] < lim)
-        e++;
+    while (n > 1) { /* k[e] < lim; the answer is in e .. e + n - 1 */
+        uint32_t half = n / 2;
+        e = k[e + half] < lim ? e + half : e;
+        n -= half;
+    }
     return e;
 }
 
@@ -456,7 +460,8 @@ static inline uint32_t origin_val(const weft_doc *d, const sorted *t, const uint
     if (s == BAD_ORIGIN)
         return BAD_ORIGIN;
     const uint64_t *k = t->ent + t->at[s];
-    return ENT_VAL(k[origin_entry(k, t->at[s + 1] - t->at[s], blk + base[s], id.seq)]);
+    return ENT_VAL(k[origin_entry(k, t->at[s + 1] - t->at[s], blk + base[s],
+                                  (uint32_t)(base[s + 1] - base[s]), id.seq)]);
 }
 
 /* Origins exist, are inserted chars, and lie on the right sides (handles
@@ -493,6 +498,7 @@ static int origins_begin(const weft_doc *d, const sorted *t, origins *ox)
         }
         b0 += nbs;
     }
+    ox->base[d->nag] = b0;
     return 0;
 }
 
