@@ -498,7 +498,9 @@ async function idle(opt) {
 }
 
 // S6: writers keep --window single-character updates in flight and send the
-// next when one is acknowledged. Hocuspocus answers every update message
+// next when one is acknowledged; with --rate each writer instead types that
+// many per second on a fixed schedule (open loop, latency from when the
+// update was due, as weft-load does). Hocuspocus answers every update message
 // with a SyncStatus once its in-memory document applied it (the provider's
 // unsyncedChanges counter goes down); that is the only acknowledgement
 // either peer has, and it is not durable. y-websocket has none.
@@ -525,19 +527,23 @@ async function durable(opt) {
   let sent = 0;
   let stopped = false;
   const typedBy = new Map();
+  const paced = opt.rate > 0;
+  const period = paced ? 1000 / opt.rate : 0;
+  const sends = [];
   for (const w of writers) {
     const inflight = [];
     let head = 0;
     let last = w.provider.unsyncedChanges;
     const id = w.doc.clientID;
     typedBy.set(id, '');
-    const send = () => {
+    const send = (due = performance.now()) => {
       const ch = CHARS[sent % CHARS.length];
-      inflight.push(performance.now());
+      inflight.push(due);
       w.text.insert(w.text.length, ch);
       typedBy.set(id, typedBy.get(id) + ch);
       sent++;
     };
+    sends.push(send);
     w.provider.on('unsyncedChanges', ({ number }) => {
       // Sends below re-enter this handler with increments: take the
       // decrement first.
@@ -546,9 +552,19 @@ async function durable(opt) {
       if (acked <= 0) return;
       const now = performance.now();
       for (let k = 0; k < acked && head < inflight.length; k++) ack.push(now - inflight[head++]);
-      if (!stopped && now < tEnd) while (inflight.length - head < opt.window) send();
+      if (!paced && !stopped && now < tEnd) while (inflight.length - head < opt.window) send();
     });
-    for (let k = 0; k < opt.window; k++) send();
+    if (!paced) for (let k = 0; k < opt.window; k++) send();
+  }
+  if (paced) {
+    // one loop for every writer: Node's timers cannot fire 20,000 times a second
+    const due = sends.map((_, i) => t0 + (period * i) / sends.length);
+    let now;
+    while ((now = performance.now()) < tEnd) {
+      for (let i = 0; i < sends.length; i++)
+        for (; due[i] <= now && due[i] < tEnd; due[i] += period) sends[i](due[i]);
+      await new Promise((r) => setImmediate(r));
+    }
   }
   while (performance.now() < tEnd) await sleep(20);
   stopped = true;

@@ -78,6 +78,16 @@ static void round_trip(const char *name, const weft_doc *d, uint32_t lsn)
     weft_buf_init(&b);
     weft_doc *back = weft_doc_new(WEFT_NONE);
     CHECK_RC(weft_proto_snapshot_encode(d, lsn, &a), 0);
+    /* the text alone, without building a document, is the document's */
+    CHECK_RC(weft_doc_text(d, &b), 0);
+    weft_buf t;
+    weft_buf_init(&t);
+    CHECK_RC(weft_proto_snapshot_text((uint8_t *)a.p, a.n, NULL, &t, &lsn2), 0);
+    if (t.n != b.n || memcmp(t.p, b.p, b.n) != 0 || t.p[t.n] != 0 || lsn2 != lsn) {
+        fprintf(stderr, "%s: snapshot_text differs from the document's text\n", name);
+        ptest_failures++;
+    }
+    weft_buf_cleanup(&t);
     int rc = weft_proto_snapshot_load((uint8_t *)a.p, a.n, NULL, back, &lsn2);
     if (rc) {
         fprintf(stderr, "%s: load: %s\n", name, weft_proto_strerror(rc));
@@ -324,6 +334,17 @@ static int load(const uint8_t *p, size_t n, const weft_proto_limits *lim)
     return rc;
 }
 
+/* weft_proto_snapshot_text's code for the same bytes. */
+static int text_rc(const uint8_t *p, size_t n, const weft_proto_limits *lim)
+{
+    weft_buf t;
+    uint32_t lsn;
+    weft_buf_init(&t);
+    int rc = weft_proto_snapshot_text(p, n, lim, &t, &lsn);
+    weft_buf_cleanup(&t);
+    return rc;
+}
+
 /* Column order: agents | r_agent r_seq r_len r_flags r_x r_xa | d_agent
  * d_seq d_tagent d_tseq d_len | s_agent s_seq s_len. One run "hi" by
  * agent 1, no deletes, one span. */
@@ -434,6 +455,10 @@ static void corrupt(void)
     CHECK_RC(load_flags(0), 0);
     /* the frame: 15 sections of [len, bin], then the text's */
     CHECK_RC(load_flags(F_14_COLUMNS), WEFT_PROTO_E_SHAPE);
+    n = make_snapshot(snap, "91 92 01 02", GOOD_COLS, "hi", F_14_COLUMNS);
+    CHECK_RC(text_rc(snap, n, NULL), WEFT_PROTO_E_SHAPE);
+    n = make_snapshot(snap, "91 92 01 02", GOOD_COLS, "hi", F_TEXT_PLUS);
+    CHECK_RC(text_rc(snap, n, NULL), WEFT_PROTO_E_INFLATE);
     CHECK_RC(load_flags(F_BARE_BIN), WEFT_PROTO_E_SHAPE);
     CHECK_RC(load_flags(F_STR), WEFT_PROTO_E_SHAPE);
     CHECK_RC(load_flags(F_THREE), WEFT_PROTO_E_SHAPE);
@@ -445,12 +470,25 @@ static void corrupt(void)
     /* text with more code points than the runs */
     n = make_snapshot(snap, "91 92 01 02", GOOD_COLS, "hij", 0);
     CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_VALUE);
+    CHECK_RC(text_rc(snap, n, NULL), WEFT_PROTO_E_VALUE);
+    /* ... or fewer */
+    n = make_snapshot(snap, "91 92 01 02", GOOD_COLS, "h", 0);
+    CHECK_RC(text_rc(snap, n, NULL), WEFT_PROTO_E_VALUE);
     /* invalid UTF-8 text */
     n = make_snapshot(snap, "91 92 01 02", GOOD_COLS, "h\xff", 0);
     CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_UTF8);
-    /* vv that does not match the content */
+    CHECK_RC(text_rc(snap, n, NULL), WEFT_PROTO_E_UTF8);
+    /* vv that does not match the content: only the full load sees it */
     n = make_snapshot(snap, "91 92 01 03", GOOD_COLS, "hi", 0);
     CHECK_RC(load(snap, n, NULL), WEFT_PROTO_E_VVMISMATCH);
+    CHECK_RC(text_rc(snap, n, NULL), 0);
+    /* the text reader checks the run lengths and flags it reads */
+    n = make_snapshot(snap, "91 92 01 02", "01|00|00|02|20||||||||00|00|02", "hi", 0);
+    CHECK_RC(text_rc(snap, n, NULL), WEFT_PROTO_E_VALUE);
+    n = make_snapshot(snap, "91 92 01 02", "01|00|00|02|0000||||||||00|00|02", "hi", 0);
+    CHECK_RC(text_rc(snap, n, NULL), WEFT_PROTO_E_TRAILING);
+    n = make_snapshot(snap, "91 92 01 02", "01|00|00|00|00||||||||00|00|02", "hi", 0);
+    CHECK_RC(text_rc(snap, n, NULL), WEFT_PROTO_E_VALUE);
     /* an agent nobody uses */
     CHECK_RC(load_cols("0105|00|00|02|00||||||||00|00|02"), WEFT_PROTO_E_NONCANONICAL);
     /* agents not increasing */
@@ -485,6 +523,7 @@ static void corrupt(void)
     put_uint(frame, &fn, (uint32_t)big);
     put_bin(frame, &fn, z, zn);
     CHECK_RC(load(frame, fn, &lim), WEFT_PROTO_E_BOMB);
+    CHECK_RC(text_rc(frame, fn, &lim), WEFT_PROTO_E_BOMB);
     /* the limit counts the columns too */
     lim.max_inflate = big + 7; /* the columns take 8 bytes */
     CHECK_RC(load(frame, fn, &lim), WEFT_PROTO_E_BOMB);
@@ -497,6 +536,7 @@ static void corrupt(void)
     put_uint(frame, &fn, 2);
     put_bin(frame, &fn, z, zn);
     CHECK_RC(load(frame, fn, &lim), WEFT_PROTO_E_INFLATE);
+    CHECK_RC(text_rc(frame, fn, &lim), WEFT_PROTO_E_INFLATE);
     free(spaces);
     free(z);
     free(frame);
@@ -590,6 +630,8 @@ static int trace(const char *path, long limit)
     double t3 = now();
     CHECK_RC(weft_doc_text(back, &t2b), 0);
     CHECK(t2b.n == text.n && memcmp(t2b.p, text.p, text.n) == 0);
+    CHECK_RC(weft_proto_snapshot_text((uint8_t *)snap.p, snap.n, NULL, &t2b, &lsn), 0);
+    CHECK(t2b.n == text.n && memcmp(t2b.p, text.p, text.n) == 0 && lsn == 259778);
     CHECK(same_state(d, back));
     CHECK_RC(weft_doc_check(back), 0);
     size_t runs = 0;

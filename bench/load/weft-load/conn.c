@@ -297,6 +297,7 @@ void conn_cleanup(conn *c)
     free(c->sent_ns);
     free(c->typed);
     free(c->fl);
+    weft_buf_cleanup(&c->shown);
     if (c->doc)
         weft_doc_free(c->doc);
     memset(c, 0, sizeof *c);

@@ -7,7 +7,10 @@
  * (durable), the join phase starts:
  *   warm: the builder stays connected (the room stays loaded); --joins
  *         fresh replicas connect one at a time, each to the full final text,
- *         then close. Join time = connect start → welcome applied.
+ *         then close. Join time = connect start → welcome applied (the
+ *         replica built); text time = connect start → the visible text read
+ *         from the snapshot (weft_proto_snapshot_text), before the replica
+ *         is built, when the snapshot is the whole welcome.
  *   cold: (--cold-wait > 0) the builder leaves; before each sample the
  *         server must unload the room. It does so --idle-unload seconds
  *         after the room's last member left, once its commits are in (it
@@ -39,8 +42,10 @@ static struct {
     int joined_warm, joined_cold, bad_joins, extra_waits, probe_failures;
     double extra_wait_ms;
     int64_t t_wait0;
-    samples warm, cold_s;
-    samples part[2][3]; /* warm/cold: connect+upgrade, hello to first welcome frame, apply */
+    samples warm, cold_s;           /* join until the replica is built */
+    samples warm_text, cold_text;   /* join until the text is in hand */
+    samples part[2][4]; /* warm/cold: connect+upgrade, hello to first welcome frame, read the
+                           text, build the replica */
     ltimer tm;
 } J;
 
@@ -57,17 +62,20 @@ static void finish(void)
     res.join_warm = samples_summary(&J.warm);
     res.have_join_cold = g.o.cold_wait > 0;
     res.join_cold = samples_summary(&J.cold_s);
+    res.join_warm_text = samples_summary(&J.warm_text);
+    res.join_cold_text = samples_summary(&J.cold_text);
     res.have_doc_chars = true;
     res.doc_chars = J.t.end_cps;
     res.converged = J.text_ok && J.bad_joins == 0 && J.joined_warm == g.o.joins &&
                     (!res.have_join_cold || J.joined_cold == g.o.joins);
     for (int k = 0; k < 2; k++) {
         lat_summary a = samples_summary(&J.part[k][0]), b = samples_summary(&J.part[k][1]),
-                    d = samples_summary(&J.part[k][2]);
+                    t = samples_summary(&J.part[k][2]), d = samples_summary(&J.part[k][3]);
         if (a.n)
             run_note("%s join p50 parts: TCP+upgrade %.3f ms, hello to first welcome frame %.3f ms "
-                     "(server: room, agent commit, snapshot), client applies it %.3f ms",
-                     k ? "cold" : "warm", a.p50, b.p50, d.p50);
+                     "(server: room, agent commit, snapshot), client reads the text %.3f ms, "
+                     "then builds the replica %.3f ms",
+                     k ? "cold" : "warm", a.p50, b.p50, t.p50, d.p50);
     }
     if (res.have_join_cold)
         run_note("cold: %.1f s wait after each close; %d samples needed %.0f ms more for "
@@ -78,8 +86,10 @@ static void finish(void)
     run_result(&res);
     samples_free(&J.warm);
     samples_free(&J.cold_s);
+    samples_free(&J.warm_text);
+    samples_free(&J.cold_text);
     for (int k = 0; k < 2; k++)
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
             samples_free(&J.part[k][i]);
     trace_cleanup(&J.t);
 }
@@ -122,11 +132,21 @@ static void joiner_synced(conn *c)
         run_error("join %u: the replica does not hold the final text (%u chars)", c->idx,
                   weft_doc_len(c->doc));
     }
+    /* a welcome in several chunks has no early text: it is in hand once synced */
+    double text_ms = c->t_text_ns ? (double)(c->t_text_ns - c->t_start_ns) / 1e6 : ms;
+    if (c->t_text_ns &&
+        (c->shown.n != J.t.end_bytes || memcmp(c->shown.p, J.t.end, c->shown.n) != 0)) {
+        J.bad_joins++;
+        run_error("join %u: the snapshot's text is not the final text", c->idx);
+    }
+    weft_buf_cleanup(&c->shown);
     samples_add(J.cold ? &J.cold_s : &J.warm, ms);
+    samples_add(J.cold ? &J.cold_text : &J.warm_text, text_ms);
     samples *part = J.part[J.cold];
     samples_add(&part[0], (double)(c->t_open_ns - c->t_start_ns) / 1e6);
     samples_add(&part[1], (double)(c->t_welcome_ns - c->t_open_ns) / 1e6);
-    samples_add(&part[2], (double)c->load_ns / 1e6);
+    samples_add(&part[2], (double)c->text_ns / 1e6);
+    samples_add(&part[3], (double)c->load_ns / 1e6);
     if (J.cold)
         J.joined_cold++;
     else

@@ -141,6 +141,10 @@ typedef struct conn {
     int64_t t_start_ns, t_synced_ns;
     int64_t t_open_ns, t_welcome_ns; /* upgrade done; first welcome frame in */
     int64_t load_ns;                 /* spent applying welcome chunks */
+    /* S4 joiners: the visible text read from a one-chunk snapshot welcome
+     * (weft_proto_snapshot_text), before the replica is built from it */
+    int64_t t_text_ns, text_ns;
+    weft_buf shown;
 
     /* the replica */
     weft_doc *doc;
@@ -279,7 +283,8 @@ typedef struct result {
     bool have_ack;
     bool have_acks_per_sec;
     bool have_join;
-    lat_summary join_warm, join_cold;
+    lat_summary join_warm, join_cold;           /* until the replica is built */
+    lat_summary join_warm_text, join_cold_text; /* until the text is in hand */
     bool have_join_cold;
     bool have_doc_chars;
     uint64_t doc_chars;

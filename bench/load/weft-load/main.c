@@ -128,6 +128,8 @@ void run_result(const result *r)
         printf(",\"acksPerSec\":null");
     json_lat("joinWarm", r->have_join, &r->join_warm);
     json_lat("joinCold", r->have_join_cold, &r->join_cold);
+    json_lat("joinWarmText", r->have_join, &r->join_warm_text);
+    json_lat("joinColdText", r->have_join_cold, &r->join_cold_text);
     if (r->have_doc_chars)
         printf(",\"docChars\":%llu", (unsigned long long)r->doc_chars);
     else

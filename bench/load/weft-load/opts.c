@@ -21,7 +21,8 @@ static void usage(FILE *f)
           "  --room-prefix STR --seed N\n"
           "  S4: --trace PATH --joins N --cold-wait SECS (0: no cold phase)\n"
           "      --max-frame BYTES (largest op message, default 1048576)\n"
-          "  S6: --writers N --window N (batches in flight per writer)\n"
+          "  S6: --writers N --window N (batches in flight per writer), or\n"
+          "      --rate N (single-char batches per second per writer, open loop)\n"
           "  --max-pending N   connections handshaking at once (default 100)\n"
           "stdout: JSON lines only (ready, measure-start, measure-end, result);\n"
           "diagnostics go to stderr.\n",

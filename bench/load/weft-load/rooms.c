@@ -5,7 +5,8 @@
  * Phases: connect every replica (at most --max-pending handshaking at
  * once) and wait for each welcome → "ready" → measured phase (typists
  * type at --rate from a random phase; S6 writers keep --window single-char
- * batches in flight, the next sent when one is acknowledged; S5 holds)
+ * batches in flight, the next sent when one is acknowledged, or with
+ * --rate type on a fixed schedule like typists; S5 holds)
  * → drain (every delivery and ack arrives, or 30 s) → convergence: every
  * replica of a room holds the same text, and in it each typist's chars,
  * in document order, are exactly what it typed, in typing order.
@@ -126,7 +127,11 @@ static void finish(void)
     res.have_traffic = s != 5;
     res.have_ack = s != 5;
     res.have_acks_per_sec = s == 6;
-    if (s == 6)
+    if (s == 6 && g.o.rate > 0)
+        run_note("writers %d over %d rooms, each typing %.0f single-char batches/s on a fixed "
+                 "schedule (%.0f/s offered); ack = when the batch was due to durable ack",
+                 g.o.writers, R.nrooms, g.o.rate, g.o.rate * g.o.writers);
+    else if (s == 6)
         run_note(
             "writers %d over %d rooms, window %d single-char batches; ack = send to durable ack",
             g.o.writers, R.nrooms, g.o.window);
@@ -193,12 +198,19 @@ static void typist_cb(ltimer *t)
         return;
     int64_t now = mono_ns();
     samples_add(&R.lag, (double)(now - c->next_due_ns) / 1e6);
-    type_one(c, now);
+    /* S6 at a rate is open-loop: an ack's latency runs from when the batch
+     * was due, so a client that falls behind cannot hide server delay */
+    type_one(c, g.o.scenario == 6 ? c->next_due_ns : now);
     c->next_due_ns += (int64_t)R.period_ns;
     timer_at(&c->tm, c->next_due_ns, typist_cb);
 }
 
-/* S6: keep --window batches in flight. */
+/* S6 without --rate: keep --window batches in flight (closed loop). */
+static bool s6_closed_loop(void)
+{
+    return g.o.scenario == 6 && g.o.rate <= 0;
+}
+
 static void writer_fill(conn *c)
 {
     int64_t now = mono_ns();
@@ -213,7 +225,7 @@ static void start_typing(void)
         conn *c = &R.conns[i];
         if (c->role != ROLE_TYPIST)
             continue;
-        if (g.o.scenario == 6) {
+        if (s6_closed_loop()) {
             writer_fill(c);
             continue;
         }
@@ -281,7 +293,7 @@ static void on_closed(conn *c)
 
 static void on_acked(conn *c)
 {
-    if (g.o.scenario == 6 && c->role == ROLE_TYPIST)
+    if (s6_closed_loop() && c->role == ROLE_TYPIST)
         writer_fill(c);
 }
 

@@ -588,10 +588,15 @@ static int get_section(const msgpack_object *o, uint32_t *len, const uint8_t **z
     return 0;
 }
 
-/* Inflates the 15 columns (one after the other into s->meta) and the text,
- * after checking that their declared sizes add up to at most max. */
+/* Bit i: column i is inflated (the text always is). */
+#define WANT_ALL ((1u << C_COUNT) - 1)
+#define WANT_TEXT (1u << C_R_LEN | 1u << C_R_FLAGS)
+
+/* Inflates the wanted columns (one after the other into s->meta; the
+ * others stay empty) and the text, after checking that the declared sizes
+ * of all sections add up to at most max. */
 static int dec_sections(dec_state *s, const msgpack_object *cols, const msgpack_object *text,
-                        size_t max)
+                        size_t max, unsigned want)
 {
     uint32_t len[C_COUNT + 1];
     const uint8_t *z[C_COUNT + 1];
@@ -605,13 +610,18 @@ static int dec_sections(dec_state *s, const msgpack_object *cols, const msgpack_
     }
     if (total > max)
         return WEFT_PROTO_E_BOMB;
-    size_t ncols = (size_t)total - len[C_COUNT];
+    size_t ncols = 0;
+    for (int i = 0; i < C_COUNT; i++)
+        if (want >> i & 1)
+            ncols += len[i];
     if ((rc = proto__grow((void **)&s->meta.p, &s->meta.cap, ncols ? ncols : 1, 1)) ||
         (rc = proto__grow((void **)&s->text.p, &s->text.cap, len[C_COUNT] ? len[C_COUNT] : 1, 1)) ||
         (rc = proto__inflater_new(&s->zi)))
         return rc;
     for (int i = 0; i < C_COUNT; i++) {
         uint8_t *dst = (uint8_t *)s->meta.p + off;
+        if (!(want >> i & 1))
+            continue;
         if ((rc = proto__inflate(s->zi, z[i], zn[i], dst, len[i])))
             return rc;
         proto__col_init(&s->c[i], dst, len[i]);
@@ -659,35 +669,106 @@ static int vv_equal(const weft_vv *a, const weft_vv *b)
     return 1;
 }
 
-int weft_proto_snapshot_load(const uint8_t *p, size_t len, const weft_proto_limits *lim,
-                             weft_doc *doc, uint32_t *lsn)
+static void dec_init(dec_state *s, msgpack_unpacked *up)
+{
+    memset(s, 0, sizeof *s);
+    weft_vv_init(&s->vv);
+    weft_vv_init(&s->have);
+    msgpack_unpacked_init(up);
+}
+
+static void dec_free(dec_state *s, msgpack_unpacked *up)
+{
+    msgpack_unpacked_destroy(up);
+    free(s->agent_tab);
+    free(s->used);
+    free(s->next);
+    weft_buf_cleanup(&s->meta);
+    weft_buf_cleanup(&s->text);
+    proto__inflater_free(s->zi);
+    weft_vv_cleanup(&s->vv);
+    weft_vv_cleanup(&s->have);
+}
+
+/* The frame `[3, lsn, vv, columns, text]`: checks its shape and inflates
+ * the wanted sections. */
+static int dec_frame(dec_state *s, msgpack_unpacked *up, const uint8_t *p, size_t len,
+                     const weft_proto_limits *lim, uint32_t *lsn, unsigned want)
 {
     weft_proto_limits def = WEFT_PROTO_LIMITS_DEFAULT;
-    msgpack_unpacked up;
     const msgpack_object *it, *cols;
     uint32_t n, fmt;
-    dec_state s;
     int rc;
     if (!lim)
         lim = &def;
-    memset(&s, 0, sizeof s);
-    weft_vv_init(&s.vv);
-    weft_vv_init(&s.have);
-    msgpack_unpacked_init(&up);
-    if ((rc = weft_proto_scan(p, len, lim)) || (rc = proto__unpack(p, len, &up)) ||
-        (rc = proto__arr_any(&up.data, &it, &n)))
-        goto done;
-    if (n == 0 || (rc = proto__u32(&it[0], &fmt))) {
-        rc = WEFT_PROTO_E_SHAPE;
-        goto done;
+    if ((rc = weft_proto_scan(p, len, lim)) || (rc = proto__unpack(p, len, up)) ||
+        (rc = proto__arr_any(&up->data, &it, &n)))
+        return rc;
+    if (n == 0 || proto__u32(&it[0], &fmt))
+        return WEFT_PROTO_E_SHAPE;
+    if (fmt != SNAP_FORMAT)
+        return WEFT_PROTO_E_FORMAT;
+    if ((rc = proto__arr(&up->data, 5, &it)) || (rc = proto__u32(&it[1], lsn)) ||
+        (rc = proto__vv_decode(&it[2], &s->vv)) || (rc = proto__arr(&it[3], C_COUNT, &cols)))
+        return rc;
+    return dec_sections(s, cols, &it[4], lim->max_inflate, want);
+}
+
+/* The visible text: the runs' slices of the text section (r_len), those
+ * without the deleted flag (r_flags bit 0), in document order. */
+static int dec_live_text(dec_state *s, weft_buf *out)
+{
+    size_t n = proto__col_count(&s->c[C_R_LEN]), off = 0;
+    int rc;
+    out->n = 0;
+    if ((rc = proto__grow((void **)&out->p, &out->cap, s->text.n + 1, 1)))
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        weft_run r;
+        uint32_t v;
+        if ((rc = rd(s, C_R_LEN, &r.len)) || (rc = rd(s, C_R_FLAGS, &v)))
+            return rc;
+        if (r.len == 0 || v >> 5)
+            return WEFT_PROTO_E_VALUE;
+        if ((rc = dec_text(s, &off, &r)))
+            return rc;
+        if (!(v & 1)) {
+            memcpy(out->p + out->n, r.text, r.bytes);
+            out->n += r.bytes;
+        }
     }
-    if (fmt != SNAP_FORMAT) {
-        rc = WEFT_PROTO_E_FORMAT;
-        goto done;
-    }
-    if ((rc = proto__arr(&up.data, 5, &it)) || (rc = proto__u32(&it[1], lsn)) ||
-        (rc = proto__vv_decode(&it[2], &s.vv)) || (rc = proto__arr(&it[3], C_COUNT, &cols)) ||
-        (rc = dec_sections(&s, cols, &it[4], lim->max_inflate)) || (rc = dec_agents(&s)) ||
+    out->p[out->n] = 0;
+    if ((rc = cols_done(s, C_R_LEN, C_R_FLAGS)))
+        return rc;
+    if (off == s->text.n)
+        return 0;
+    return weft_utf8_count(s->text.p + off, s->text.n - off, NULL, NULL) ? WEFT_PROTO_E_UTF8
+                                                                         : WEFT_PROTO_E_VALUE;
+}
+
+int weft_proto_snapshot_text(const uint8_t *p, size_t len, const weft_proto_limits *lim,
+                             weft_buf *text, uint32_t *lsn)
+{
+    msgpack_unpacked up;
+    dec_state s;
+    dec_init(&s, &up);
+    int rc = dec_frame(&s, &up, p, len, lim, lsn, WANT_TEXT);
+    if (!rc)
+        rc = dec_live_text(&s, text);
+    if (rc)
+        text->n = 0;
+    dec_free(&s, &up);
+    return rc;
+}
+
+int weft_proto_snapshot_load(const uint8_t *p, size_t len, const weft_proto_limits *lim,
+                             weft_doc *doc, uint32_t *lsn)
+{
+    msgpack_unpacked up;
+    dec_state s;
+    int rc;
+    dec_init(&s, &up);
+    if ((rc = dec_frame(&s, &up, p, len, lim, lsn, WANT_ALL)) || (rc = dec_agents(&s)) ||
         (rc = dec_runs(&s, doc)))
         goto done;
     if ((rc = load_dels_spans(&s, doc)))
@@ -706,14 +787,6 @@ int weft_proto_snapshot_load(const uint8_t *p, size_t len, const weft_proto_limi
     if (!vv_equal(&s.vv, &s.have))
         rc = WEFT_PROTO_E_VVMISMATCH;
 done:
-    msgpack_unpacked_destroy(&up);
-    free(s.agent_tab);
-    free(s.used);
-    free(s.next);
-    weft_buf_cleanup(&s.meta);
-    weft_buf_cleanup(&s.text);
-    proto__inflater_free(s.zi);
-    weft_vv_cleanup(&s.vv);
-    weft_vv_cleanup(&s.have);
+    dec_free(&s, &up);
     return rc;
 }

@@ -10,7 +10,10 @@
  *    (canonical: one encoding per value);
  *  - an accepted snapshot gives a document that passes weft_doc_check, and
  *    encode -> load -> encode is a fixed point (the deflate streams of the
- *    input may differ from ours, the content may not).
+ *    input may differ from ours, the content may not);
+ *  - weft_proto_snapshot_text (the text without a document) rejects with a
+ *    WEFT_PROTO_E_* code, and accepts every snapshot that loads, giving
+ *    exactly the loaded document's text and log position.
  * Mutations rarely survive deflate, so the input is also used as the
  * *inflated* sections of a snapshot (columns + text, split by the first
  * byte), deflated here: that drives the column decoder and the engine's
@@ -47,17 +50,22 @@ static bool known_error(int rc)
 static void snapshot_case(const uint8_t *data, size_t size)
 {
     weft_doc *d = weft_doc_new(WEFT_NONE), *d2 = NULL;
-    weft_buf a, b;
-    uint32_t lsn = 0, lsn2 = 0;
+    weft_buf a, b, t;
+    uint32_t lsn = 0, lsn2 = 0, tlsn = 0;
     weft_buf_init(&a);
     weft_buf_init(&b);
+    weft_buf_init(&t);
     REQUIRE(d);
+    int trc = weft_proto_snapshot_text(data, size, &lim, &t, &tlsn);
+    REQUIRE(trc == 0 || (trc < 0 && known_error(trc)));
     int rc = weft_proto_snapshot_load(data, size, &lim, d, &lsn);
     if (rc) {
         REQUIRE(known_error(rc));
         goto done;
     }
     REQUIRE(weft_doc_check(d) == 0);
+    REQUIRE(trc == 0 && tlsn == lsn);
+    REQUIRE(weft_doc_text(d, &a) == 0 && a.n == t.n && memcmp(a.p, t.p, t.n) == 0);
     REQUIRE(weft_proto_snapshot_encode(d, lsn, &a) == 0);
     d2 = weft_doc_new(WEFT_NONE);
     REQUIRE(d2 && weft_proto_snapshot_load((uint8_t *)a.p, a.n, NULL, d2, &lsn2) == 0);
@@ -69,6 +77,7 @@ done:
     weft_doc_free(d2);
     weft_buf_cleanup(&a);
     weft_buf_cleanup(&b);
+    weft_buf_cleanup(&t);
 }
 
 /* Canonical headers, appended at *n. */
