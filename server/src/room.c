@@ -429,6 +429,15 @@ void room_maybe_snapshot(room *r, bool force)
         return;
     if (!force && r->lsn_assigned - r->snap_lsn < srv->cfg->snapshot_every)
         return;
+    /* One periodic snapshot per loop pass: encoding holds the loop (1-2 ms
+     * for a 20,000-char document), and rooms that type at the same pace
+     * reach K together (S6r: ten rooms in one pass held every ack up to
+     * 20 ms). A room left out tries again with its next batch; its tail
+     * is a little longer than K meanwhile. */
+    if (!force && srv->snap_pass == srv->pass + 1)
+        return;
+    if (!force)
+        srv->snap_pass = srv->pass + 1;
     const weft_buf *bp = NULL;
     int rc = room_snapshot(r, &bp);
     req *q = rc ? NULL : req_new(srv, REQ_SNAPSHOT, r, NULL);

@@ -194,7 +194,8 @@ int room_agent_add(room *r, uint32_t agent, const char *user);
 const agent_user *room_agent_find(const room *r, uint32_t agent);
 /* The doc was created (completion of weft_store_submit_doc). */
 void room_created(room *r, const weft_store_completion *c);
-/* A snapshot at the assigned LSN, if K batches passed (or force). */
+/* A snapshot at the assigned LSN, if K batches passed and no other room's
+ * periodic snapshot was encoded in this loop pass (or force). */
 void room_maybe_snapshot(room *r, bool force);
 void room_pending_push(room *r, uint64_t lsn, frame *batch);
 void room_durable(room *r, uint64_t lsn, uint32_t agent, uint32_t next_seq);
@@ -238,6 +239,7 @@ struct server {
     wtimer tick_timer;
     struct api_worker *api;
     uint64_t pass;   /* event-loop passes (ev_run calls) so far */
+    uint64_t snap_pass; /* pass + 1 of the last periodic snapshot (0: none yet) */
     session *paused; /* sessions whose reading waits for the next pass (referenced) */
 };
 

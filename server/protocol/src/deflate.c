@@ -3,47 +3,38 @@
  * Node zlib.inflateRawSync. Inflation is bounded by a size the caller
  * already checked against its limit: never more than `want` bytes out.
  *
- * Inflating is libdeflate's: every section is inflated whole into a buffer
- * of its declared size, which is what libdeflate does (no streaming state,
- * no window copies), 2.7x faster than zlib's inflate on the automerge-paper
- * snapshot (0.37 vs 1.0 ms for its 16 sections), where zlib was a third of
- * the load. Deflating stays zlib's (the golden vectors are its bytes):
- *
- * zlib's default settings (level 6, memLevel 8): on the automerge-paper
- * snapshot level 9 was 0.8% smaller and made encoding ~4x slower, its
- * long match chains crawling through the repetitive delete columns.
- * One stream serves all 16 sections of a snapshot (deflateReset between
- * them), and its window and hash table are no bigger than the largest
- * section needs: window 2^w with w the bits of that size (9 … 15),
- * memLevel w - 7 (8 at w = 15, the default). A fresh default stream per
- * section made a tiny document's encode cost ~450 us, nearly all of it
- * allocating and clearing 64 KiB hash tables; a large section compresses
- * exactly as with the defaults. Every inflater with a 32 KiB window reads
- * the smaller windows. */
+ * Both directions are libdeflate's, which works on whole buffers, as a
+ * snapshot's sections are:
+ *  - inflating every section whole into a buffer of its declared size is
+ *    2.7x faster than zlib's inflate on the automerge-paper snapshot (0.37
+ *    vs 1.0 ms for its 16 sections), where zlib was a third of the load;
+ *  - deflating at level 6 is 2.5-3x faster than zlib's level 6 and a few
+ *    percent smaller (20 KB of typed text: 0.15 vs 0.43 ms; 182 KB: 2.5 vs
+ *    6.7 ms). Encoding runs on the server's event loop, every
+ *    --snapshot-every batches per room, so its time is every member's
+ *    latency (S6r, docs/benchmarks.md).
+ * Level 9 was 0.8% smaller than 6 with zlib and ~4x slower, its long match
+ * chains crawling through the repetitive delete columns. One compressor
+ * per encode serves all 16 sections; allocating it costs ~5 us (libdeflate
+ * clears only the tables an input uses). */
 #include <libdeflate.h>
 #include <stdlib.h>
-#include <zlib.h>
 
 #include "proto_int.h"
 #include "snap_int.h"
 
 struct proto__deflater {
-    z_stream z;
+    struct libdeflate_compressor *c6, *c0; /* level 6; level 0 (stored), made when needed */
 };
 
 int proto__deflater_new(proto__deflater **out, size_t max_in)
 {
+    (void)max_in;
     proto__deflater *d = calloc(1, sizeof *d);
-    int wbits = 9;
     *out = NULL;
-    if (!d)
-        return WEFT_PROTO_E_NOMEM;
-    while (wbits < 15 && ((size_t)1 << wbits) < max_in)
-        wbits++;
-    int zr = deflateInit2(&d->z, 6, Z_DEFLATED, -wbits, wbits - 7, Z_DEFAULT_STRATEGY);
-    if (zr != Z_OK) {
+    if (!d || !(d->c6 = libdeflate_alloc_compressor(6))) {
         free(d);
-        return zr == Z_MEM_ERROR ? WEFT_PROTO_E_NOMEM : WEFT_PROTO_E_ZLIB;
+        return WEFT_PROTO_E_NOMEM;
     }
     *out = d;
     return 0;
@@ -53,42 +44,35 @@ void proto__deflater_free(proto__deflater *d)
 {
     if (!d)
         return;
-    deflateEnd(&d->z);
+    libdeflate_free_compressor(d->c6);
+    libdeflate_free_compressor(d->c0);
     free(d);
 }
 
 int proto__deflate(proto__deflater *d, const void *in, size_t n, weft_buf *out)
 {
-    z_stream *z = &d->z;
     out->n = 0;
     if (n > UINT32_MAX)
         return WEFT_PROTO_E_VALUE;
-    /* level 6 again after a stored section (deflateParams on a reset
-     * stream takes effect at once) */
-    if (deflateReset(z) != Z_OK || deflateParams(z, 6, Z_DEFAULT_STRATEGY) != Z_OK)
-        return WEFT_PROTO_E_ZLIB;
-    /* room for either form: deflate's bound, or zlib's own bound for
-     * stored blocks (at most 64 KiB each, 5-byte headers) */
-    size_t stored = n + 5 * (n / 65535 + 1), bound = deflateBound(z, (uLong)n),
-           sbound = n + (n >> 5) + (n >> 7) + (n >> 11) + 12;
-    if (bound < sbound)
-        bound = sbound;
+    /* stored blocks take 5 bytes per 64 KiB block (libdeflate's blocks are
+     * smaller, hence its own bound) */
+    size_t stored = n + 5 * (n / 65535 + 1), bound = libdeflate_deflate_compress_bound(d->c6, n);
     int rc = proto__grow((void **)&out->p, &out->cap, bound, 1);
     if (rc)
         return rc;
-    for (int level = 6;; level = 0) {
-        z->next_in = (Bytef *)in;
-        z->avail_in = (uInt)n;
-        z->next_out = (Bytef *)out->p;
-        z->avail_out = (uInt)bound;
-        if (deflate(z, Z_FINISH) != Z_STREAM_END)
-            return WEFT_PROTO_E_ZLIB;
-        out->n = z->total_out;
-        /* Stored blocks (5 bytes each per 64 KiB) when deflate saves less
-         * than a third: inflating them is a copy, not a Huffman decode. */
-        if (level == 0 || stored * 2 > out->n * 3)
-            break;
-        if (deflateReset(z) != Z_OK || deflateParams(z, 0, Z_DEFAULT_STRATEGY) != Z_OK)
+    out->n = libdeflate_deflate_compress(d->c6, in, n, out->p, bound);
+    if (out->n == 0)
+        return WEFT_PROTO_E_ZLIB;
+    /* Stored blocks when deflate saves less than a third: inflating them is
+     * a copy, not a Huffman decode. */
+    if (stored * 2 <= out->n * 3) {
+        if (!d->c0 && !(d->c0 = libdeflate_alloc_compressor(0)))
+            return WEFT_PROTO_E_NOMEM;
+        bound = libdeflate_deflate_compress_bound(d->c0, n);
+        if ((rc = proto__grow((void **)&out->p, &out->cap, bound, 1)))
+            return rc;
+        out->n = libdeflate_deflate_compress(d->c0, in, n, out->p, bound);
+        if (out->n == 0)
             return WEFT_PROTO_E_ZLIB;
     }
     return 0;
