@@ -16,6 +16,11 @@
  * connection, so it is kept small (idle connections are most of them);
  * larger messages arrive in pieces and are assembled in ws.c. */
 #define RX_BUFFER 2048u
+/* The most one send() may take of a frame. With 0, lws caps every send at
+ * the receive buffer size: a 122 KB welcome went out as 60 sends of 2 KB,
+ * one per loop pass, ~1 ms of a warm join (S4). The kernel takes what
+ * fits; lws keeps the rest and sends it when the socket is writeable. */
+#define TX_PACKET (1u << 20)
 /* Per-thread buffer lws reads from sockets into (one for the server). */
 #define SERV_BUFFER (64u << 10)
 #define SHUTDOWN_GRACE_MS 10000
@@ -74,7 +79,7 @@ static void tick_cb(wtimer *t)
 
 static const struct lws_protocols protocols[] = {
     {"http", ws_callback, sizeof(conn_data), 0, 0, NULL, 0},
-    {WEFT_PROTO_SUBPROTOCOL, ws_callback, sizeof(conn_data), RX_BUFFER, 0, NULL, 0},
+    {WEFT_PROTO_SUBPROTOCOL, ws_callback, sizeof(conn_data), RX_BUFFER, 0, NULL, TX_PACKET},
     {NULL, NULL, 0, 0, 0, NULL, 0}};
 
 /* A client with no subprotocol binds to weft.1 (then gets a 1002 with a reason). */
