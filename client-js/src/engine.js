@@ -4,6 +4,7 @@
 // already has, and a replica that knows the author's frontier (the parents
 // of the next batch).
 import { loadEngine, NONE, OP_INS, OP_DEL } from '../../crdt/wasm/weft-engine.js';
+import { ProtoError } from './codec.js';
 
 export { NONE, OP_INS, OP_DEL };
 
@@ -84,6 +85,23 @@ export class Replica {
   static fromSnapshot(engine, snap, agent) {
     const r = new Replica(engine, engine.loadDoc({ runs: snap.runs, dels: snap.dels, spans: snap.spans }, agent));
     r.frontier = snap.vv.map(([a, next]) => ({ agent: a, seq: next - 1 }));
+    return r;
+  }
+
+  // The same from a snapshot's inflated sections (snapshot.js
+  // snapshotSections), loaded in wasm by the server's decoder: no JS
+  // objects per run. A rejected snapshot throws a ProtoError with the
+  // decoder's code, or the engine's WeftError.
+  static fromSections(engine, sec, agent) {
+    let doc;
+    try {
+      doc = engine.loadSnapshot(sec.columns, sec.text, sec.vv, agent);
+    } catch (e) {
+      if (e.proto) throw new ProtoError(e.proto, e.message);
+      throw e;
+    }
+    const r = new Replica(engine, doc);
+    r.frontier = sec.vv.map(([a, next]) => ({ agent: a, seq: next - 1 }));
     return r;
   }
 

@@ -11,7 +11,7 @@
 // read under the canonical rules. Inflating uses DecompressionStream
 // ('deflate-raw'), present in browsers and in Node >= 18, so the same code
 // runs in both and the bundle needs no zlib.
-import { ProtoError } from './codec.js';
+import { ProtoError, checkVV } from './codec.js';
 
 export const MAX_INFLATE = 64 << 20;
 const fail = (code, message) => { throw new ProtoError(code, message); };
@@ -178,9 +178,9 @@ export function snapshotColumns({ runs, dels: pieces, spans }) {
   };
 }
 
-// value: [3, lsn, vv, [Section x 15], text Section], msgpack-decoded.
-// Returns {lsn, vv, runs, dels, spans, text} (text: the visible text).
-export async function decodeSnapshot(value, { maxInflate = MAX_INFLATE } = {}) {
+// The frame [3, lsn, vv, [Section x 15], text Section]: shape, format and
+// the declared sizes against maxInflate, before anything is inflated.
+function checkFrame(value, maxInflate) {
   if (!Array.isArray(value) || value.length !== 5) fail('SHAPE', 'a snapshot is an array of 5');
   if (value[0] !== 3) fail('FORMAT', `snapshot format ${value[0]}`);
   const [, lsn, vv, cols, textSec] = value;
@@ -188,6 +188,28 @@ export async function decodeSnapshot(value, { maxInflate = MAX_INFLATE } = {}) {
     fail('SHAPE', 'a snapshot has 15 column sections and a text section');
   const declared = cols.reduce((a, c) => a + c[0], textSec[0]);
   if (declared > maxInflate) fail('BOMB', `declares ${declared} inflated bytes`);
+  return { lsn, vv, cols, textSec };
+}
+
+// A checked frame's sections, inflated: {lsn, vv, columns: [Uint8Array x
+// 15], text: Uint8Array}. What the engine's loadSnapshot takes: the client
+// loads snapshots with the server's decoder compiled into the wasm engine.
+export async function snapshotSections(value, { maxInflate = MAX_INFLATE } = {}) {
+  const { lsn, vv, cols, textSec } = checkFrame(value, maxInflate);
+  checkVV(vv);
+  const [columns, text] = await Promise.all([
+    Promise.all(cols.map((c, i) => section(c, `column ${i}`))),
+    section(textSec, 'text'),
+  ]);
+  return { lsn, vv, columns, text };
+}
+
+// value: [3, lsn, vv, [Section x 15], text Section], msgpack-decoded.
+// Returns {lsn, vv, runs, dels, spans, text} (text: the visible text). A
+// decoder in JS, checked against the C one by the golden vectors; the
+// client itself loads through snapshotSections and the engine.
+export async function decodeSnapshot(value, { maxInflate = MAX_INFLATE } = {}) {
+  const { lsn, vv, cols, textSec } = checkFrame(value, maxInflate);
   const raw = await Promise.all(cols.map((c, i) => section(c, `column ${i}`)));
   const meta = raw.map((b, i) => varints(b, `column ${i}`));
   let text;

@@ -20,7 +20,7 @@ import {
   encode, decodeMessage, hello, opsMsg, presenceMsg, ping as pingMsg, pong as pongMsg,
   T, BODY, CLOSE, SUBPROTOCOL, ProtoError,
 } from './codec.js';
-import { decodeSnapshot } from './snapshot.js';
+import { snapshotSections } from './snapshot.js';
 import { getEngine, Replica, trimWire, NONE } from './engine.js';
 
 export { ProtoError, CLOSE, SUBPROTOCOL };
@@ -473,9 +473,9 @@ export class Session {
         this._outbox = [];
       }
       if (kind === BODY.SNAPSHOT) {
-        const snap = await decodeSnapshot(body);
+        const sec = await snapshotSections(body);
         if (gen !== this._gen) return;
-        this._loadSnapshot(snap, agent);
+        this._loadSnapshot(sec, agent);
       } else if (!this._replica) {
         this._replica = new Replica(this._engine, this._engine.newDoc(agent));
       }
@@ -522,11 +522,12 @@ export class Session {
   // A snapshot body: a fresh document; on a reconnect the ops only this
   // client has (its unacknowledged edits) are applied on top, and the
   // editor gets one change from the old text to the new one.
-  _loadSnapshot(snap, agent) {
-    const fresh = Replica.fromSnapshot(this._engine, snap, agent);
+  _loadSnapshot(sec, agent) {
+    const fresh = Replica.fromSections(this._engine, sec, agent);
     if (!this._replica) {
       this._replica = fresh;
-      if (snap.text) this._emit('change', { changes: [{ from: 0, to: 0, insert: fresh.doc.text() }], remote: true });
+      const text = fresh.doc.text();
+      if (text) this._emit('change', { changes: [{ from: 0, to: 0, insert: text }], remote: true });
       return;
     }
     const before = this._replica.doc.text();

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { encode, decodeMessage, decodeValue, scan, ProtoError, T, BODY } from '../src/codec.js';
-import { decodeSnapshot, inflateSnapshot, snapshotColumns } from '../src/snapshot.js';
-import { getEngine } from '../src/engine.js';
+import { decodeSnapshot, inflateSnapshot, snapshotColumns, snapshotSections } from '../src/snapshot.js';
+import { getEngine, Replica } from '../src/engine.js';
 import { WASM } from './harness.js';
 
 const golden = JSON.parse(readFileSync(new URL('../../tests/golden/protocol-v1.json', import.meta.url)));
@@ -75,6 +75,27 @@ test('snapshots: pack == hex, re-encode == hex, load gives the text, columns re-
     const got = snapshotColumns(content);
     got.columns.forEach((c, i) => assert.equal(hex(c), hex(want.columns[i]), `${s.name}: column ${i}`));
     assert.equal(hex(got.text), hex(want.text), `${s.name}: text section`);
+  }
+});
+
+// The client's own path: sections inflated in JS, loaded in wasm by the
+// server's decoder. Same document as the JS decoder's.
+test('snapshots: the engine\'s decoder (the client\'s path) loads the same document', { skip: !haveWasm && `no ${WASM}` }, async () => {
+  const engine = await getEngine(WASM);
+  for (const s of golden.snapshots) {
+    const decoded = decodeValue(unhex(s.hex), 'snapshot');
+    const sec = await snapshotSections(decoded);
+    const r = Replica.fromSections(engine, sec, 77);
+    try {
+      r.doc.check();
+      assert.equal(r.doc.text(), s.text, `${s.name}: text`);
+      assert.deepEqual(r.doc.version(), decoded[2], `${s.name}: version`);
+      assert.equal(r.doc.agent, 77, `${s.name}: the client's agent`);
+      const { content } = await loadSnapshot(decoded);
+      assert.deepEqual(r.doc.snapshot(), content, `${s.name}: runs, deletes and spans as the JS decoder's`);
+    } finally {
+      r.doc.free();
+    }
   }
 });
 

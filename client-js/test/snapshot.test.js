@@ -7,7 +7,22 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import { decodeValue } from '../src/codec.js';
-import { decodeSnapshot, inflateSnapshot, mergeDel, snapshotColumns, varints } from '../src/snapshot.js';
+import { decodeSnapshot, inflateSnapshot, mergeDel, snapshotColumns, snapshotSections, varints } from '../src/snapshot.js';
+import { getEngine, Replica } from '../src/engine.js';
+import { WASM } from './harness.js';
+
+// The client loads snapshots with the server's decoder compiled into the
+// wasm engine; the JS decoder must reject what it rejects, with the same code.
+async function engineLoad(value) {
+  const r = Replica.fromSections(await getEngine(WASM), await snapshotSections(value), 5);
+  const text = r.doc.text();
+  r.doc.free();
+  return text;
+}
+async function rejectsBoth(value, code) {
+  await assert.rejects(decodeSnapshot(value), (e) => e.code === code, `JS decoder: ${code}`);
+  await assert.rejects(engineLoad(value), (e) => e.code === code, `engine's decoder: ${code}`);
+}
 
 const golden = JSON.parse(readFileSync(new URL('../../tests/golden/protocol-v1.json', import.meta.url)));
 const unhex = (s) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -73,6 +88,7 @@ test('delete records the engine would merge are NONCANONICAL; malformed ones VAL
   const [dseq, dtseq, dlen] = [8, 10, 11].map((i) => varints(raw.columns[i]));
   // the sample as it is re-encodes through withDels
   await decodeSnapshot(withDels(value, dseq, dtseq, dlen));
+  assert.equal(await engineLoad(withDels(value, dseq, dtseq, dlen)), sample.text);
   const r = dlen.findIndex((v) => v % 2 === 1);
   const len = dlen[r] >> 1;
   // the reverse record (T, len) as two reverse halves (T, 2) and (T - 2,
@@ -86,18 +102,18 @@ test('delete records the engine would merge are NONCANONICAL; malformed ones VAL
   };
   const unzz = (z) => ((z >>> 1) ^ -(z & 1)) | 0;
   if (r + 1 < dtseq.length) split.tseq[r + 2] = zz(unzz(dtseq[r + 1]) + 2); // from T - 2, not T
-  await assert.rejects(decodeSnapshot(withDels(value, split.seq, split.tseq, split.len)), (e) => e.code === 'NONCANONICAL');
+  await rejectsBoth(withDels(value, split.seq, split.tseq, split.len), 'NONCANONICAL');
   // a reverse record of one char
   const one = [...dlen];
   one[r] = 3;
-  await assert.rejects(decodeSnapshot(withDels(value, dseq, dtseq, one)), (e) => e.code === 'NONCANONICAL');
+  await rejectsBoth(withDels(value, dseq, dtseq, one), 'NONCANONICAL');
   // length 0, and a reverse record reaching below seq 0
   const zero = [...dlen];
   zero[r] = 1;
-  await assert.rejects(decodeSnapshot(withDels(value, dseq, dtseq, zero)), (e) => e.code === 'VALUE');
+  await rejectsBoth(withDels(value, dseq, dtseq, zero), 'VALUE');
   const low = [...dlen];
   low[r] = 2 * 1000 + 1;
-  await assert.rejects(decodeSnapshot(withDels(value, dseq, dtseq, low)), (e) => e.code === 'VALUE');
+  await rejectsBoth(withDels(value, dseq, dtseq, low), 'VALUE');
 });
 
 test('formats 2 and 4 are refused', async () => {
@@ -105,6 +121,6 @@ test('formats 2 and 4 are refused', async () => {
   for (const f of [2, 4]) {
     const v = [...value];
     v[0] = f;
-    await assert.rejects(decodeSnapshot(v), (e) => e.code === 'FORMAT');
+    await rejectsBoth(v, 'FORMAT');
   }
 });

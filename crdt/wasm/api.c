@@ -27,11 +27,14 @@
  *  vv      [n, n x (agent next_seq)]
  * text_start is a byte offset from the start of the encoding. The same
  * encodings are accepted as input by wf_apply_ops and wf_load_*.
+ *  snapshot sections  [16 x len, the bytes]: a snapshot's 15 inflated
+ *          columns then its text, back to back (wf_load_snapshot)
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cols_int.h" /* server/protocol/src: the snapshot column loader */
 #include "weft/crdt.h"
 
 /* Exported to JS under its own name. The exports are the interface, so
@@ -218,8 +221,15 @@ WF_API(wf_out_len) size_t wf_out_len(void)
 /* Writes weft_strerror(err) to the output area. */
 WF_API(wf_strerror) int wf_strerror(int err)
 {
-    const char *s = weft_strerror(err);
+    const char *s = weft_proto_strerror(err); /* the engine's codes too */
     return out_bytes(s, strlen(s));
+}
+
+/* The WEFT_PROTO_E_* name of err ("VALUE", ...), or "" for another code. */
+WF_API(wf_proto_errname) int wf_proto_errname(int err)
+{
+    const char *s = weft_proto_errname(err);
+    return out_bytes(s ? s : "", s ? strlen(s) : 0);
 }
 
 /* ---- documents -------------------------------------------------------------------- */
@@ -610,4 +620,43 @@ WF_API(wf_load_spans) int wf_load_spans(wf_doc *d, const uint32_t *h)
 WF_API(wf_load_finish) int wf_load_finish(wf_doc *d)
 {
     return weft_doc_load_finish(d->doc);
+}
+
+/* A snapshot into this new, empty document, by the server's own decoder
+ * (server/protocol/src/snapcols.c): JS inflates the sections and checks
+ * the frame (format, shape, the bomb limit); `enc` holds the 15 columns and
+ * the text, inflated ("snapshot sections" above), `vvw` the snapshot's
+ * version [n, n x (agent next_seq)]. Finishes the load. Returns 0 or a
+ * negative WEFT_PROTO_E_* / WEFT_E_* code; after a failure free the doc. */
+WF_API(wf_load_snapshot) int wf_load_snapshot(wf_doc *d, const uint8_t *enc, const uint32_t *vvw)
+{
+    const uint32_t *len = (const uint32_t *)(const void *)enc;
+    const uint8_t *p = enc + 4 * (C_COUNT + 1);
+    proto__cols c;
+    for (int i = 0; i < C_COUNT; i++) {
+        c.col[i] = p;
+        c.len[i] = len[i];
+        p += len[i];
+    }
+    c.text = (const char *)p;
+    c.text_n = len[C_COUNT];
+    weft_vv vv;
+    weft_vv_init(&vv);
+    int rc = 0;
+    /* the rules weft_proto_vv_decode applies to a snapshot's vv */
+    for (uint32_t i = 0; !rc && i < vvw[0]; i++) {
+        uint32_t agent = vvw[1 + 2 * i], next = vvw[2 + 2 * i];
+        if (agent == WEFT_NONE || next == 0)
+            rc = WEFT_PROTO_E_VALUE;
+        else if (i > 0 && agent <= vvw[2 * i - 1])
+            rc = WEFT_PROTO_E_ORDER;
+        else
+            rc = weft_vv_set(&vv, agent, next);
+    }
+    if (!rc)
+        rc = proto__cols_load(&c, d->doc);
+    if (!rc)
+        rc = proto__cols_finish(d->doc, &vv);
+    weft_vv_cleanup(&vv);
+    return rc;
 }

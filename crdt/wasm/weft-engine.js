@@ -267,6 +267,44 @@ export class Engine {
     return new Doc(this, agent);
   }
 
+  // A document from a snapshot's inflated sections (15 column Uint8Arrays
+  // and the text's) and its version vector [[agent, nextSeq], ...], loaded
+  // by the server's own decoder compiled in (server/protocol/src/snapcols.c):
+  // the caller inflates the sections and checks the frame. A rejected
+  // snapshot throws a WeftError whose .proto names the WEFT_PROTO_E_* code
+  // ('VALUE', 'NONCANONICAL', ...; '' for an engine code).
+  loadSnapshot(columns, text, vv, agent = NONE) {
+    const parts = [...columns, text];
+    let total = 4 * parts.length;
+    for (const p of parts) total += p.length;
+    const ptr = this.x.wf_malloc(total);
+    if (!ptr) throw new WeftError(-1, 'out of memory');
+    const doc = new Doc(this, NONE);
+    try {
+      const u32 = this.u32, u8 = this.u8;
+      let off = ptr + 4 * parts.length;
+      parts.forEach((p, i) => {
+        u32[(ptr >>> 2) + i] = p.length;
+        u8.set(p, off);
+        off += p.length;
+      });
+      const rc = this.x.wf_load_snapshot(doc.h, ptr, this.encodeVV(vv));
+      if (rc < 0) {
+        const err = new WeftError(rc, `weft: ${this.strerror(rc)} (${rc})`);
+        this.x.wf_proto_errname(rc);
+        err.proto = this.outString();
+        throw err;
+      }
+      if (agent !== NONE) doc.setAgent(agent);
+    } catch (e) {
+      doc.free();
+      throw e;
+    } finally {
+      this.x.wf_free(ptr);
+    }
+    return doc;
+  }
+
   // A document loaded from snapshot() output (objects or snapshotBytes()).
   loadDoc(snapshot, agent = NONE) {
     const doc = new Doc(this, NONE);

@@ -1,6 +1,28 @@
 /* column.c — snapshot columns: canonical unsigned LEB128 varints in a byte
- * string (snap_int.h has the rules; the fast paths are inline there). */
-#include "snap_int.h"
+ * string (cols_int.h has the rules; the fast paths are inline there), and
+ * the growable arrays every part of the codec uses. */
+#include <stdlib.h>
+
+#include "cols_int.h"
+
+int proto__grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 8;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2 / elem)
+            return WEFT_PROTO_E_NOMEM;
+        ncap *= 2;
+    }
+    void *np = realloc(*p, ncap * elem);
+    if (!np)
+        return WEFT_PROTO_E_NOMEM;
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
+
 
 void proto__col_put_slow(weft_buf *b, uint32_t v, int *err)
 {

@@ -29,67 +29,6 @@
  * msgpack object. Neither was released.) */
 #define SNAP_FORMAT 3u
 
-enum {
-    C_AGENTS,
-    C_R_AGENT,
-    C_R_SEQ,
-    C_R_LEN,
-    C_R_FLAGS,
-    C_R_X,
-    C_R_XA,
-    C_D_AGENT,
-    C_D_SEQ,
-    C_D_TAGENT,
-    C_D_TSEQ,
-    C_D_LEN,
-    C_S_AGENT,
-    C_S_SEQ,
-    C_S_LEN,
-    C_COUNT
-};
-
-/* Origin codes. */
-enum { O_NONE = 0, O_ADJ = 1, O_SAME = 2, O_OTHER = 3 };
-
-/* ---- origin codes (shared by both directions, so they agree) ---------- */
-
-static bool same_id(weft_id a, uint32_t agent, uint32_t seq)
-{
-    return a.agent == agent && a.seq == seq;
-}
-
-/* prev: the run before r in document order, or NULL. */
-static int ol_code(const weft_run *r, const weft_run *prev)
-{
-    if (weft_id_is_none(r->ol))
-        return O_NONE;
-    if (prev && same_id(r->ol, prev->agent, prev->seq + prev->len - 1))
-        return O_ADJ;
-    if (r->ol.agent == r->agent && r->ol.seq < r->seq)
-        return O_SAME;
-    return O_OTHER;
-}
-
-/* next: the run after r in document order, or NULL. */
-static int or_code(const weft_run *r, const weft_run *next)
-{
-    if (weft_id_is_none(r->or))
-        return O_NONE;
-    if (next && same_id(r->or, next->agent, next->seq))
-        return O_ADJ;
-    if (r->or.agent == r->agent)
-        return O_SAME;
-    return O_OTHER;
-}
-
-/* true when b continues a as one canonical run. */
-static bool mergeable(const weft_run *a, const weft_run *b)
-{
-    return a->agent == b->agent && b->seq == a->seq + a->len &&
-           same_id(b->ol, a->agent, a->seq + a->len - 1) && weft_id_eq(a->or, b->or) &&
-           a->deleted == b->deleted;
-}
-
 /* ---- encoding ------------------------------------------------------------ */
 
 typedef struct enc_state {
@@ -311,248 +250,7 @@ done:
     return rc;
 }
 
-/* ---- decoding -------------------------------------------------------------- */
-
-typedef struct dec_state {
-    proto__col c[C_COUNT];
-    uint32_t nagents;
-    uint32_t *agent_tab;
-    bool *used;
-    uint32_t *next;
-    weft_buf meta, text;
-    proto__inflater *zi;
-    bool ascii; /* the whole text (the usual case: no run needs a look) */
-    weft_vv vv, have;
-} dec_state;
-
-static int rd(dec_state *s, int c, uint32_t *v)
-{
-    return proto__col_next(&s->c[c], v);
-}
-
-/* Every listed column used up: a leftover value is TRAILING. */
-static int cols_done(const dec_state *s, int from, int to)
-{
-    for (int i = from; i <= to; i++) {
-        int rc = proto__col_done(&s->c[i]);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-static int agent_at(dec_state *s, uint32_t idx, uint32_t *agent)
-{
-    if (idx >= s->nagents)
-        return WEFT_PROTO_E_VALUE;
-    s->used[idx] = true;
-    *agent = s->agent_tab[idx];
-    return 0;
-}
-
-/* Reads an origin given its code (ol when is_left). */
-static inline int origin(dec_state *s, const weft_run *r, bool is_left, int code,
-                         const weft_run *adj, weft_id *id)
-{
-    uint32_t x, xa;
-    int rc;
-    switch (code) {
-    case O_NONE:
-        *id = WEFT_ID_NONE;
-        return 0;
-    case O_ADJ:
-        if (!adj)
-            return WEFT_PROTO_E_VALUE;
-        id->agent = adj->agent;
-        id->seq = is_left ? adj->seq + adj->len - 1 : adj->seq;
-        return 0;
-    case O_SAME:
-        if ((rc = rd(s, C_R_X, &x)))
-            return rc;
-        id->agent = r->agent;
-        if (is_left) {
-            if (x >= r->seq)
-                return WEFT_PROTO_E_VALUE;
-            id->seq = r->seq - 1 - x;
-        } else {
-            id->seq = r->seq + proto__unzz(x);
-        }
-        return 0;
-    default:
-        if ((rc = rd(s, C_R_XA, &xa)) || (rc = agent_at(s, xa, &id->agent)) ||
-            (rc = rd(s, C_R_X, &id->seq)))
-            return rc;
-        return 0;
-    }
-}
-
-/* The end of `len` code points from t[off..n): a code point is a byte and
- * the continuation bytes after it; (size_t)-1 if the text ends first. */
-static size_t skip_code_points(const unsigned char *t, size_t off, size_t n, uint32_t len)
-{
-    for (uint32_t k = 0; k < len; k++) {
-        if (off >= n)
-            return (size_t)-1;
-        off++;
-        while (off < n && (t[off] & 0xc0) == 0x80)
-            off++;
-    }
-    return off;
-}
-
-/* The slice of the text at *off holding `len` code points (all valid
- * UTF-8) into r; an all-ASCII slice (the common case) is len bytes, any
- * other is walked and then validated. */
-static int dec_text(const dec_state *s, size_t *off, weft_run *r)
-{
-    const unsigned char *t = (const unsigned char *)s->text.p;
-    size_t start = *off, n = s->text.n, end;
-    if (r->len <= n - start && (s->ascii || weft_utf8_is_ascii((const char *)t + start, r->len))) {
-        end = start + r->len;
-    } else {
-        end = skip_code_points(t, start, n, r->len);
-        if (end == (size_t)-1)
-            return weft_utf8_count(s->text.p + start, n - start, NULL, NULL) ? WEFT_PROTO_E_UTF8
-                                                                             : WEFT_PROTO_E_VALUE;
-        if (weft_utf8_count(s->text.p + start, end - start, NULL, NULL) != 0)
-            return WEFT_PROTO_E_UTF8;
-    }
-    r->text = s->text.p + start;
-    r->bytes = (uint32_t)(end - start);
-    *off = end;
-    return 0;
-}
-
-/* Reads the next run's agent, seq and len (r_agent, r_seq, r_len). */
-static inline int dec_run_head(dec_state *s, weft_run *r)
-{
-    uint32_t ai, v;
-    int rc;
-    if ((rc = rd(s, C_R_AGENT, &ai)) || (rc = agent_at(s, ai, &r->agent)) ||
-        (rc = rd(s, C_R_SEQ, &v)) || (rc = rd(s, C_R_LEN, &r->len)))
-        return rc;
-    r->seq = s->next[ai] + proto__unzz(v);
-    if (r->len == 0 || (uint64_t)r->seq + r->len > UINT32_MAX)
-        return WEFT_PROTO_E_VALUE;
-    s->next[ai] = r->seq + r->len;
-    return 0;
-}
-
-/* Decodes the runs and loads each into doc as soon as it is checked, one
- * run ahead (origin code 1 names the next run's first char). The slices of
- * the text cover it exactly, each starting on a lead byte, so validating
- * them validates it all. */
-static int dec_runs(dec_state *s, weft_doc *doc)
-{
-    /* One value per run in r_agent: the count is bounded by its bytes. */
-    size_t n = proto__col_count(&s->c[C_R_AGENT]), off = 0;
-    uint32_t v;
-    int rc;
-    if (n > UINT32_MAX)
-        return WEFT_PROTO_E_VALUE;
-    /* A hint, capped so that no column count can make it allocate more
-     * than the text justifies: every run has text, and a delete record
-     * removes at least one char (more records than chars, from repeated
-     * concurrent deletes, only grow the list later). */
-    size_t nd = proto__col_count(&s->c[C_D_LEN]);
-    if ((rc = weft_doc_load_reserve(doc, n < s->text.n ? n : s->text.n,
-                                    nd < s->text.n ? nd : s->text.n, s->text.n)))
-        return rc;
-    weft_run prev, cur, nxt;
-    memset(&cur, 0, sizeof cur);
-    memset(&nxt, 0, sizeof nxt);
-    if (n && (rc = dec_run_head(s, &nxt)))
-        return rc;
-    for (uint32_t i = 0; i < n; i++) {
-        weft_run *r = &cur;
-        const weft_run *pr = i ? &prev : NULL, *nx = NULL;
-        r->agent = nxt.agent;
-        r->seq = nxt.seq;
-        r->len = nxt.len;
-        if (i + 1 < n) { /* origin code 1 reads only its agent and seq */
-            if ((rc = dec_run_head(s, &nxt)))
-                return rc;
-            nx = &nxt;
-        }
-        if ((rc = rd(s, C_R_FLAGS, &v)))
-            return rc;
-        if (v >> 5)
-            return WEFT_PROTO_E_VALUE;
-        r->deleted = v & 1;
-        int olc = (int)(v >> 1 & 3), orc = (int)(v >> 3 & 3);
-        if ((rc = origin(s, r, true, olc, pr, &r->ol)) ||
-            (rc = origin(s, r, false, orc, nx, &r->or)))
-            return rc;
-        /* The forced choices: anything else has another encoding. */
-        if (ol_code(r, pr) != olc || or_code(r, nx) != orc || (pr && mergeable(pr, r)))
-            return WEFT_PROTO_E_NONCANONICAL;
-        if ((rc = dec_text(s, &off, r)) || (rc = weft_doc_load_run(doc, r)))
-            return rc;
-        prev = cur;
-    }
-    if ((rc = cols_done(s, C_R_AGENT, C_R_XA)))
-        return rc;
-    if (off == s->text.n)
-        return 0;
-    return weft_utf8_count(s->text.p + off, s->text.n - off, NULL, NULL) ? WEFT_PROTO_E_UTF8
-                                                                         : WEFT_PROTO_E_VALUE;
-}
-
-static bool del_eq(const weft_del *a, const weft_del *b)
-{
-    return a->id.agent == b->id.agent && a->id.seq == b->id.seq &&
-           a->target.agent == b->target.agent && a->target.seq == b->target.seq &&
-           a->len == b->len && a->rev == b->rev;
-}
-
-static int load_dels_spans(dec_state *s, weft_doc *doc)
-{
-    uint32_t ai, v, prev_t = 0;
-    int rc;
-    memset(s->next, 0, (s->nagents ? s->nagents : 1) * sizeof *s->next);
-    for (size_t i = 0; proto__col_more(&s->c[C_D_AGENT]); i++) {
-        weft_del d;
-        if ((rc = rd(s, C_D_AGENT, &ai)) || (rc = agent_at(s, ai, &d.id.agent)) ||
-            (rc = rd(s, C_D_SEQ, &v)))
-            return rc;
-        d.id.seq = s->next[ai] + proto__unzz(v);
-        if ((rc = rd(s, C_D_TAGENT, &v)) || (rc = agent_at(s, v, &d.target.agent)) ||
-            (rc = rd(s, C_D_TSEQ, &v)) || (rc = rd(s, C_D_LEN, &d.len)))
-            return rc;
-        d.target.seq = prev_t + proto__unzz(v);
-        prev_t = d.target.seq;
-        d.rev = d.len & 1;
-        d.len >>= 1;
-        if (d.len == 0 || (uint64_t)d.id.seq + d.len > UINT32_MAX ||
-            (d.rev ? d.target.seq < d.len - 1 : (uint64_t)d.target.seq + d.len > UINT32_MAX))
-            return WEFT_PROTO_E_VALUE;
-        if (d.rev && d.len == 1)
-            return WEFT_PROTO_E_NONCANONICAL; /* one char is a forward record */
-        s->next[ai] = d.id.seq + d.len;
-        if ((rc = weft_doc_load_del(doc, &d)))
-            return rc;
-        /* a record the engine merges into the one before has another encoding */
-        weft_del got = weft_doc_delrec_get(doc, i);
-        if (weft_doc_delrec_count(doc) != i + 1 || !del_eq(&got, &d))
-            return WEFT_PROTO_E_NONCANONICAL;
-    }
-    if ((rc = cols_done(s, C_D_SEQ, C_D_LEN)))
-        return rc;
-    memset(s->next, 0, (s->nagents ? s->nagents : 1) * sizeof *s->next);
-    while (proto__col_more(&s->c[C_S_AGENT])) {
-        weft_span sp;
-        if ((rc = rd(s, C_S_AGENT, &ai)) || (rc = agent_at(s, ai, &sp.agent)) ||
-            (rc = rd(s, C_S_SEQ, &v)) || (rc = rd(s, C_S_LEN, &sp.len)))
-            return rc;
-        sp.seq = s->next[ai] + proto__unzz(v);
-        if (sp.len == 0 || (uint64_t)sp.seq + sp.len > UINT32_MAX)
-            return WEFT_PROTO_E_VALUE;
-        s->next[ai] = sp.seq + sp.len;
-        if ((rc = weft_doc_load_span(doc, &sp)))
-            return rc;
-    }
-    return cols_done(s, C_S_SEQ, C_S_LEN);
-}
+/* ---- decoding: the frame and the inflating (snapcols.c loads the rest) ---- */
 
 /* [inflated length, deflated bytes] */
 static int get_section(const msgpack_object *o, uint32_t *len, const uint8_t **z, size_t *zn)
@@ -569,10 +267,18 @@ static int get_section(const msgpack_object *o, uint32_t *len, const uint8_t **z
 #define WANT_ALL ((1u << C_COUNT) - 1)
 #define WANT_TEXT (1u << C_R_LEN | 1u << C_R_FLAGS)
 
+typedef struct frame_state {
+    msgpack_unpacked up;
+    weft_buf meta, text; /* the inflated columns, back to back; the text */
+    proto__inflater *zi;
+    weft_vv vv;
+    proto__cols cols; /* pointing into meta and text */
+} frame_state;
+
 /* Inflates the wanted columns (one after the other into s->meta; the
  * others stay empty) and the text, after checking that the declared sizes
  * of all sections add up to at most max. */
-static int dec_sections(dec_state *s, const msgpack_object *cols, const msgpack_object *text,
+static int dec_sections(frame_state *s, const msgpack_object *cols, const msgpack_object *text,
                         size_t max, unsigned want)
 {
     uint32_t len[C_COUNT + 1];
@@ -601,76 +307,39 @@ static int dec_sections(dec_state *s, const msgpack_object *cols, const msgpack_
             continue;
         if ((rc = proto__inflate(s->zi, z[i], zn[i], dst, len[i])))
             return rc;
-        proto__col_init(&s->c[i], dst, len[i]);
+        s->cols.col[i] = dst;
+        s->cols.len[i] = len[i];
         off += len[i];
     }
     s->meta.n = ncols;
     if ((rc = proto__inflate(s->zi, z[C_COUNT], zn[C_COUNT], (uint8_t *)s->text.p, len[C_COUNT])))
         return rc;
     s->text.n = len[C_COUNT];
-    s->ascii = weft_utf8_is_ascii(s->text.p, s->text.n);
+    s->cols.text = s->text.p;
+    s->cols.text_n = s->text.n;
     return 0;
 }
 
-/* The agents column: the table the other columns index. */
-static int dec_agents(dec_state *s)
-{
-    size_t na = proto__col_count(&s->c[C_AGENTS]);
-    int rc;
-    if (na > UINT32_MAX)
-        return WEFT_PROTO_E_VALUE;
-    s->agent_tab = calloc(na ? na : 1, sizeof *s->agent_tab);
-    s->used = calloc(na ? na : 1, sizeof *s->used);
-    s->next = calloc(na ? na : 1, sizeof *s->next);
-    if (!s->agent_tab || !s->used || !s->next)
-        return WEFT_PROTO_E_NOMEM;
-    s->nagents = (uint32_t)na;
-    for (uint32_t i = 0; i < na; i++) {
-        if ((rc = rd(s, C_AGENTS, &s->agent_tab[i])))
-            return rc;
-        if (s->agent_tab[i] == WEFT_NONE)
-            return WEFT_PROTO_E_VALUE;
-        if (i > 0 && s->agent_tab[i] <= s->agent_tab[i - 1])
-            return WEFT_PROTO_E_ORDER;
-    }
-    return proto__col_done(&s->c[C_AGENTS]);
-}
-
-static int vv_equal(const weft_vv *a, const weft_vv *b)
-{
-    if (a->n != b->n)
-        return 0;
-    for (size_t i = 0; i < a->n; i++)
-        if (a->v[i].agent != b->v[i].agent || a->v[i].next_seq != b->v[i].next_seq)
-            return 0;
-    return 1;
-}
-
-static void dec_init(dec_state *s, msgpack_unpacked *up)
+static void frame_init(frame_state *s)
 {
     memset(s, 0, sizeof *s);
     weft_vv_init(&s->vv);
-    weft_vv_init(&s->have);
-    msgpack_unpacked_init(up);
+    msgpack_unpacked_init(&s->up);
 }
 
-static void dec_free(dec_state *s, msgpack_unpacked *up)
+static void frame_free(frame_state *s)
 {
-    msgpack_unpacked_destroy(up);
-    free(s->agent_tab);
-    free(s->used);
-    free(s->next);
+    msgpack_unpacked_destroy(&s->up);
     weft_buf_cleanup(&s->meta);
     weft_buf_cleanup(&s->text);
     proto__inflater_free(s->zi);
     weft_vv_cleanup(&s->vv);
-    weft_vv_cleanup(&s->have);
 }
 
 /* The frame `[3, lsn, vv, columns, text]`: checks its shape and inflates
  * the wanted sections. */
-static int dec_frame(dec_state *s, msgpack_unpacked *up, const uint8_t *p, size_t len,
-                     const weft_proto_limits *lim, uint32_t *lsn, unsigned want)
+static int dec_frame(frame_state *s, const uint8_t *p, size_t len, const weft_proto_limits *lim,
+                     uint32_t *lsn, unsigned want)
 {
     weft_proto_limits def = WEFT_PROTO_LIMITS_DEFAULT;
     const msgpack_object *it, *cols;
@@ -678,92 +347,47 @@ static int dec_frame(dec_state *s, msgpack_unpacked *up, const uint8_t *p, size_
     int rc;
     if (!lim)
         lim = &def;
-    if ((rc = weft_proto_scan(p, len, lim)) || (rc = proto__unpack(p, len, up)) ||
-        (rc = proto__arr_any(&up->data, &it, &n)))
+    if ((rc = weft_proto_scan(p, len, lim)) || (rc = proto__unpack(p, len, &s->up)) ||
+        (rc = proto__arr_any(&s->up.data, &it, &n)))
         return rc;
     if (n == 0 || proto__u32(&it[0], &fmt))
         return WEFT_PROTO_E_SHAPE;
     if (fmt != SNAP_FORMAT)
         return WEFT_PROTO_E_FORMAT;
-    if ((rc = proto__arr(&up->data, 5, &it)) || (rc = proto__u32(&it[1], lsn)) ||
+    if ((rc = proto__arr(&s->up.data, 5, &it)) || (rc = proto__u32(&it[1], lsn)) ||
         (rc = proto__vv_decode(&it[2], &s->vv)) || (rc = proto__arr(&it[3], C_COUNT, &cols)))
         return rc;
     return dec_sections(s, cols, &it[4], lim->max_inflate, want);
 }
 
-/* The visible text: the runs' slices of the text section (r_len), those
- * without the deleted flag (r_flags bit 0), in document order. */
-static int dec_live_text(dec_state *s, weft_buf *out)
-{
-    size_t n = proto__col_count(&s->c[C_R_LEN]), off = 0;
-    int rc;
-    out->n = 0;
-    if ((rc = proto__grow((void **)&out->p, &out->cap, s->text.n + 1, 1)))
-        return rc;
-    for (size_t i = 0; i < n; i++) {
-        weft_run r;
-        uint32_t v;
-        if ((rc = rd(s, C_R_LEN, &r.len)) || (rc = rd(s, C_R_FLAGS, &v)))
-            return rc;
-        if (r.len == 0 || v >> 5)
-            return WEFT_PROTO_E_VALUE;
-        if ((rc = dec_text(s, &off, &r)))
-            return rc;
-        if (!(v & 1)) {
-            memcpy(out->p + out->n, r.text, r.bytes);
-            out->n += r.bytes;
-        }
-    }
-    out->p[out->n] = 0;
-    if ((rc = cols_done(s, C_R_LEN, C_R_FLAGS)))
-        return rc;
-    if (off == s->text.n)
-        return 0;
-    return weft_utf8_count(s->text.p + off, s->text.n - off, NULL, NULL) ? WEFT_PROTO_E_UTF8
-                                                                         : WEFT_PROTO_E_VALUE;
-}
-
 int weft_proto_snapshot_text(const uint8_t *p, size_t len, const weft_proto_limits *lim,
                              weft_buf *text, uint32_t *lsn)
 {
-    msgpack_unpacked up;
-    dec_state s;
-    dec_init(&s, &up);
-    int rc = dec_frame(&s, &up, p, len, lim, lsn, WANT_TEXT);
+    frame_state s;
+    frame_init(&s);
+    int rc = dec_frame(&s, p, len, lim, lsn, WANT_TEXT);
     if (!rc)
-        rc = dec_live_text(&s, text);
+        rc = proto__cols_text(&s.cols, text);
     if (rc)
         text->n = 0;
-    dec_free(&s, &up);
+    frame_free(&s);
     return rc;
 }
 
 int weft_proto_snapshot_load(const uint8_t *p, size_t len, const weft_proto_limits *lim,
                              weft_doc *doc, uint32_t *lsn)
 {
-    msgpack_unpacked up;
-    dec_state s;
-    int rc;
-    dec_init(&s, &up);
-    if ((rc = dec_frame(&s, &up, p, len, lim, lsn, WANT_ALL)) || (rc = dec_agents(&s)) ||
-        (rc = dec_runs(&s, doc)))
-        goto done;
-    if ((rc = load_dels_spans(&s, doc)))
-        goto done;
-    for (uint32_t i = 0; i < s.nagents; i++)
-        if (!s.used[i]) {
-            rc = WEFT_PROTO_E_NONCANONICAL;
-            goto done;
-        }
+    frame_state s;
+    frame_init(&s);
+    int rc = dec_frame(&s, p, len, lim, lsn, WANT_ALL);
+    if (!rc)
+        rc = proto__cols_load(&s.cols, doc);
     /* Everything is copied into doc by now: hand the inflated bytes back
      * before the engine allocates its indexes, which can then reuse them. */
     weft_buf_cleanup(&s.meta);
     weft_buf_cleanup(&s.text);
-    if ((rc = weft_doc_load_finish(doc)) || (rc = weft_doc_version(doc, &s.have)))
-        goto done;
-    if (!vv_equal(&s.vv, &s.have))
-        rc = WEFT_PROTO_E_VVMISMATCH;
-done:
-    dec_free(&s, &up);
+    if (!rc)
+        rc = proto__cols_finish(doc, &s.vv);
+    frame_free(&s);
     return rc;
 }

@@ -6,24 +6,6 @@
 
 #include "proto_int.h"
 
-int proto__grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 8;
-    while (ncap < need) {
-        if (ncap > SIZE_MAX / 2 / elem)
-            return WEFT_PROTO_E_NOMEM;
-        ncap *= 2;
-    }
-    void *np = realloc(*p, ncap * elem);
-    if (!np)
-        return WEFT_PROTO_E_NOMEM;
-    *p = np;
-    *cap = ncap;
-    return 0;
-}
-
 static int buf_write(void *data, const char *src, size_t n)
 {
     proto__writer *w = data;
