@@ -1,7 +1,7 @@
 /*
  * weft-trace-bench — replays a real editing trace through the engine.
  *
- *   weft-trace-bench [--json] [--runs N] TRACE.json.gz
+ *   weft-trace-bench [--json] [--runs N] [--snapshot-out PATH] TRACE.json.gz
  *
  * Measures, as medians over N runs (default 5) after one untimed pass that
  * collects the ops and warms up:
@@ -51,7 +51,10 @@ typedef struct options {
     bool json;
     int runs;
     const char *path;
+    const char *snapshot_out; /* write the encoded snapshot there (bench/client) */
 } options;
+
+static const char *g_snapshot_out;
 
 /* One series of timings (ms), one entry per run. */
 typedef struct series {
@@ -86,6 +89,7 @@ static int parse_args(int argc, char **argv, options *o)
     o->json = false;
     o->runs = 5;
     o->path = NULL;
+    o->snapshot_out = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             o->json = true;
@@ -95,6 +99,8 @@ static int parse_args(int argc, char **argv, options *o)
             if (*end || n < 1 || n > MAX_RUNS)
                 return -1;
             o->runs = (int)n;
+        } else if (strcmp(argv[i], "--snapshot-out") == 0 && i + 1 < argc) {
+            o->snapshot_out = argv[++i];
         } else if (argv[i][0] == '-' || o->path) {
             return -1;
         } else {
@@ -196,6 +202,15 @@ static bool snapshot_run(const trace *t, const weft_doc *doc, results *r)
     r->load.v[r->load.n++] = t2 - t1;
     r->text_ok &= replay_text_ok(loaded, t);
     ok = true;
+    if (g_snapshot_out) {
+        FILE *f = fopen(g_snapshot_out, "wb");
+        ok = f && fwrite(msg.p, 1, msg.n, f) == msg.n;
+        if (f && fclose(f))
+            ok = false;
+        if (!ok)
+            fprintf(stderr, "weft-trace-bench: cannot write %s\n", g_snapshot_out);
+        g_snapshot_out = NULL; /* once */
+    }
 out:
     weft_doc_free(loaded);
     weft_buf_cleanup(&msg);
@@ -316,10 +331,12 @@ int main(int argc, char **argv)
     char err[512];
     int status = EXIT_BADTEXT;
     if (!r || parse_args(argc, argv, &o)) {
-        fprintf(stderr, "usage: weft-trace-bench [--json] [--runs N] TRACE.json.gz\n");
+        fprintf(stderr, "usage: weft-trace-bench [--json] [--runs N] [--snapshot-out PATH] "
+                        "TRACE.json.gz\n");
         free(r);
         return EXIT_USAGE;
     }
+    g_snapshot_out = o.snapshot_out;
     op_log_init(&log);
     int rc = trace_load(&t, o.path, err, sizeof err);
     if (rc) {
