@@ -4,7 +4,7 @@
 // is the source; its d_* columns are rewritten here to make the variants.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import { decodeValue } from '../src/codec.js';
 import { decodeSnapshot, inflateSnapshot, mergeDel, snapshotColumns, snapshotSections, varints } from '../src/snapshot.js';
@@ -12,7 +12,9 @@ import { getEngine, Replica } from '../src/engine.js';
 import { WASM } from './harness.js';
 
 // The client loads snapshots with the server's decoder compiled into the
-// wasm engine; the JS decoder must reject what it rejects, with the same code.
+// wasm engine; the JS decoder must reject what it rejects, with the same
+// code. (A build without the wasm engine checks the JS decoder alone.)
+const haveWasm = existsSync(WASM);
 async function engineLoad(value) {
   const r = Replica.fromSections(await getEngine(WASM), await snapshotSections(value), 5);
   const text = r.doc.text();
@@ -21,7 +23,7 @@ async function engineLoad(value) {
 }
 async function rejectsBoth(value, code) {
   await assert.rejects(decodeSnapshot(value), (e) => e.code === code, `JS decoder: ${code}`);
-  await assert.rejects(engineLoad(value), (e) => e.code === code, `engine's decoder: ${code}`);
+  if (haveWasm) await assert.rejects(engineLoad(value), (e) => e.code === code, `engine's decoder: ${code}`);
 }
 
 const golden = JSON.parse(readFileSync(new URL('../../tests/golden/protocol-v1.json', import.meta.url)));
@@ -88,7 +90,7 @@ test('delete records the engine would merge are NONCANONICAL; malformed ones VAL
   const [dseq, dtseq, dlen] = [8, 10, 11].map((i) => varints(raw.columns[i]));
   // the sample as it is re-encodes through withDels
   await decodeSnapshot(withDels(value, dseq, dtseq, dlen));
-  assert.equal(await engineLoad(withDels(value, dseq, dtseq, dlen)), sample.text);
+  if (haveWasm) assert.equal(await engineLoad(withDels(value, dseq, dtseq, dlen)), sample.text);
   const r = dlen.findIndex((v) => v % 2 === 1);
   const len = dlen[r] >> 1;
   // the reverse record (T, len) as two reverse halves (T, 2) and (T - 2,
