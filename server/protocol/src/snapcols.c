@@ -115,6 +115,17 @@ static int dec_text(const dec_state *s, size_t *off, weft_run *r)
     return 0;
 }
 
+/* 0 when the runs' slices ended exactly at the end of the text (off);
+ * otherwise what is wrong with the rest: invalid UTF-8, or text no run
+ * covers. */
+static int text_done(const dec_state *s, size_t off)
+{
+    if (off == s->text.n)
+        return 0;
+    return weft_utf8_count(s->text.p + off, s->text.n - off, NULL, NULL) ? WEFT_PROTO_E_UTF8
+                                                                         : WEFT_PROTO_E_VALUE;
+}
+
 /* Reads the next run's agent, seq and len (r_agent, r_seq, r_len). */
 static inline int dec_run_head(dec_state *s, weft_run *r)
 {
@@ -184,10 +195,7 @@ static int dec_runs(dec_state *s, weft_doc *doc)
     }
     if ((rc = cols_done(s, C_R_AGENT, C_R_XA)))
         return rc;
-    if (off == s->text.n)
-        return 0;
-    return weft_utf8_count(s->text.p + off, s->text.n - off, NULL, NULL) ? WEFT_PROTO_E_UTF8
-                                                                         : WEFT_PROTO_E_VALUE;
+    return text_done(s, off);
 }
 
 static bool del_eq(const weft_del *a, const weft_del *b)
@@ -352,10 +360,7 @@ static int dec_live_text(dec_state *s, weft_buf *out)
     out->p[out->n] = 0;
     if ((rc = cols_done(s, C_R_LEN, C_R_FLAGS)))
         return rc;
-    if (off == s->text.n)
-        return 0;
-    return weft_utf8_count(s->text.p + off, s->text.n - off, NULL, NULL) ? WEFT_PROTO_E_UTF8
-                                                                         : WEFT_PROTO_E_VALUE;
+    return text_done(s, off);
 }
 
 int proto__cols_text(const proto__cols *in, weft_buf *out)
