@@ -292,7 +292,8 @@ static void dec_init(dec_state *s, const proto__cols *in)
 {
     memset(s, 0, sizeof *s);
     for (int i = 0; i < C_COUNT; i++)
-        proto__col_init(&s->c[i], in->col[i], in->len[i]);
+        if (in->col[i]) /* a column the caller did not inflate stays empty */
+            proto__col_init(&s->c[i], in->col[i], in->len[i]);
     s->text.p = (char *)in->text;
     s->text.n = in->text_n;
     s->ascii = weft_utf8_is_ascii(in->text, in->text_n);
