@@ -19,21 +19,42 @@ const fail = (code, message) => { throw new ProtoError(code, message); };
 const unzz = (z) => ((z >>> 1) ^ -(z & 1)) >>> 0;
 const add32 = (a, b) => (a + b) >>> 0;
 
-async function inflateRaw(bin) {
-  const stream = new Blob([bin]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
+// Inflates one section into a buffer of exactly its declared size: the
+// stream is read chunk by chunk and given up as soon as it would pass that
+// size, so a section that lies about its length cannot make us hold more.
+// The bytes go straight into the DecompressionStream: wrapping them in a
+// Blob first cost Chromium ~10 ms per join of a 122 KB snapshot (16 blobs).
+async function inflateRaw(bin, len, what) {
+  const ds = new DecompressionStream('deflate-raw');
+  const w = ds.writable.getWriter();
+  w.write(bin).catch(() => {}); // failures surface through the reader
+  w.close().catch(() => {});
+  const r = ds.readable.getReader();
+  const out = new Uint8Array(len);
+  let n = 0;
   try {
-    return new Uint8Array(await new Response(stream).arrayBuffer());
+    for (;;) {
+      const { done, value } = await r.read();
+      if (done) break;
+      if (value.length > len - n) {
+        r.cancel().catch(() => {});
+        fail('INFLATE', `${what}: inflates to more than the declared ${len} bytes`);
+      }
+      out.set(value, n);
+      n += value.length;
+    }
   } catch (e) {
-    return fail('INFLATE', `bad deflate stream: ${e.message}`);
+    if (e instanceof ProtoError) throw e;
+    fail('INFLATE', `${what}: bad deflate stream: ${e.message}`);
   }
+  if (n !== len) fail('INFLATE', `${what}: inflated ${n} bytes, declared ${len}`);
+  return out;
 }
 
 async function section(sec, what) {
   const [len, bin] = sec;
   if (len === 0 && bin.length === 0) return new Uint8Array(0);
-  const out = await inflateRaw(bin);
-  if (out.length !== len) fail('INFLATE', `${what}: inflated ${out.length} bytes, declared ${len}`);
-  return out;
+  return inflateRaw(bin, len, what);
 }
 
 // A column: unsigned LEB128 varints back to back, canonical.
