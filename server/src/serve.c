@@ -18,7 +18,7 @@
 #define RX_BUFFER 2048u
 /* The most one send() may take of a frame. With 0, lws caps every send at
  * the receive buffer size: a 122 KB welcome went out as 60 sends of 2 KB,
- * one per loop pass, ~1 ms of a warm join (S4). The kernel takes what
+ * one per loop pass, ~0.3 ms of a warm join (S4). The kernel takes what
  * fits; lws keeps the rest and sends it when the socket is writeable. */
 #define TX_PACKET (1u << 20)
 /* Per-thread buffer lws reads from sockets into (one for the server). */
