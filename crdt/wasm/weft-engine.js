@@ -279,8 +279,9 @@ export class Engine {
     for (const p of parts) total += p.length;
     const ptr = this.x.wf_malloc(total);
     if (!ptr) throw new WeftError(-1, 'out of memory');
-    const doc = new Doc(this, NONE);
+    let doc = null;
     try {
+      doc = new Doc(this, NONE);
       const u32 = this.u32, u8 = this.u8;
       let off = ptr + 4 * parts.length;
       parts.forEach((p, i) => {
@@ -297,7 +298,7 @@ export class Engine {
       }
       if (agent !== NONE) doc.setAgent(agent);
     } catch (e) {
-      doc.free();
+      if (doc) doc.free();
       throw e;
     } finally {
       this.x.wf_free(ptr);
