@@ -80,18 +80,12 @@ export class Replica {
     this.frontier = []; // [{agent, seq}], sorted
   }
 
-  // Frontier after loading a snapshot with version vv: the last seq of every
-  // agent is a safe over-approximation (every one is known to the server).
-  static fromSnapshot(engine, snap, agent) {
-    const r = new Replica(engine, engine.loadDoc({ runs: snap.runs, dels: snap.dels, spans: snap.spans }, agent));
-    r.frontier = snap.vv.map(([a, next]) => ({ agent: a, seq: next - 1 }));
-    return r;
-  }
-
-  // The same from a snapshot's inflated sections (snapshot.js
-  // snapshotSections), loaded in wasm by the server's decoder: no JS
-  // objects per run. A rejected snapshot throws a ProtoError with the
-  // decoder's code, or the engine's WeftError.
+  // A replica from a snapshot's inflated sections (snapshot.js
+  // snapshotSections), loaded in wasm by the server's decoder. Its frontier
+  // is the last seq of every agent of the snapshot's vv: a safe
+  // over-approximation (every one is known to the server). A rejected
+  // snapshot throws a ProtoError with the decoder's code, or the engine's
+  // WeftError.
   static fromSections(engine, sec, agent) {
     let doc;
     try {

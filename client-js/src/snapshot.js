@@ -81,15 +81,6 @@ function isSection(s) {
   return Array.isArray(s) && s.length === 2 && typeof s[0] === 'number' && s[1] instanceof Uint8Array;
 }
 
-// The 15 inflated columns and the text of a snapshot value, as bytes.
-export async function inflateSnapshot(value) {
-  const [, , , cols, textSec] = value;
-  return {
-    columns: await Promise.all(cols.map((c, i) => section(c, `column ${i}`))),
-    text: await section(textSec, 'text'),
-  };
-}
-
 const zz = (d) => ((d << 1) ^ (d >> 31)) >>> 0;
 
 function putVarint(out, v) {
@@ -229,15 +220,13 @@ export async function snapshotSections(value, { maxInflate = MAX_INFLATE } = {})
 // Returns {lsn, vv, runs, dels, spans, text} (text: the visible text). A
 // decoder in JS, checked against the C one by the golden vectors; the
 // client itself loads through snapshotSections and the engine.
-export async function decodeSnapshot(value, { maxInflate = MAX_INFLATE } = {}) {
-  const { lsn, vv, cols, textSec } = checkFrame(value, maxInflate);
-  const raw = await Promise.all(cols.map((c, i) => section(c, `column ${i}`)));
+export async function decodeSnapshot(value, opts) {
+  const { lsn, vv, columns: raw, text: textBytes } = await snapshotSections(value, opts);
   const meta = raw.map((b, i) => varints(b, `column ${i}`));
   let text;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(await section(textSec, 'text'));
-  } catch (e) {
-    if (e instanceof ProtoError) throw e;
+    text = new TextDecoder('utf-8', { fatal: true }).decode(textBytes);
+  } catch {
     fail('UTF8', 'snapshot text is not UTF-8');
   }
   const [agents, rAgent, rSeq, rLen, rFlags, rX, rXa, dAgent, dSeq, dTagent, dTseq, dLen, sAgent, sSeq, sLen] = meta;

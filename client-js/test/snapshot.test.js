@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import { decodeValue } from '../src/codec.js';
-import { decodeSnapshot, inflateSnapshot, mergeDel, snapshotColumns, snapshotSections, varints } from '../src/snapshot.js';
+import { decodeSnapshot, mergeDel, snapshotColumns, snapshotSections, varints } from '../src/snapshot.js';
 import { getEngine, Replica } from '../src/engine.js';
 import { WASM } from './harness.js';
 
@@ -74,7 +74,7 @@ test('the backspace sample: a reverse record, forward pieces for the engine, col
   const value = decodeValue(unhex(sample.hex), 'snapshot');
   const snap = await decodeSnapshot(value);
   assert.equal(snap.text, sample.text);
-  const raw = await inflateSnapshot(value);
+  const raw = await snapshotSections(value);
   const dlen = varints(raw.columns[11]);
   assert.ok(dlen.some((v) => v % 2 === 1 && v > 3), 'a reverse record of 2+ chars');
   assert.ok(snap.dels.every((d) => d.len >= 1 && d.rev === undefined), 'forward pieces');
@@ -86,7 +86,7 @@ test('the backspace sample: a reverse record, forward pieces for the engine, col
 
 test('delete records the engine would merge are NONCANONICAL; malformed ones VALUE', async () => {
   const value = decodeValue(unhex(sample.hex), 'snapshot');
-  const raw = await inflateSnapshot(value);
+  const raw = await snapshotSections(value);
   const [dseq, dtseq, dlen] = [8, 10, 11].map((i) => varints(raw.columns[i]));
   // the sample as it is re-encodes through withDels
   await decodeSnapshot(withDels(value, dseq, dtseq, dlen));

@@ -642,17 +642,12 @@ WF_API(wf_load_snapshot) int wf_load_snapshot(wf_doc *d, const uint8_t *enc, con
     c.text_n = len[C_COUNT];
     weft_vv vv;
     weft_vv_init(&vv);
-    int rc = 0;
-    /* the rules weft_proto_vv_decode applies to a snapshot's vv */
-    for (uint32_t i = 0; !rc && i < vvw[0]; i++) {
-        uint32_t agent = vvw[1 + 2 * i], next = vvw[2 + 2 * i];
-        if (agent == WEFT_NONE || next == 0)
-            rc = WEFT_PROTO_E_VALUE;
-        else if (i > 0 && agent <= vvw[2 * i - 1])
-            rc = WEFT_PROTO_E_ORDER;
-        else
-            rc = weft_vv_set(&vv, agent, next);
-    }
+    /* as given (weft_vv_set would sort it), then the wire's rules */
+    int rc = proto__grow((void **)&vv.v, &vv.cap, vvw[0], sizeof *vv.v);
+    for (uint32_t i = 0; !rc && i < vvw[0]; i++)
+        vv.v[vv.n++] = (weft_vv_entry){vvw[1 + 2 * i], vvw[2 + 2 * i]};
+    if (!rc)
+        rc = proto__vv_check(&vv);
     if (!rc)
         rc = proto__cols_load(&c, d->doc);
     if (!rc)

@@ -42,8 +42,8 @@ static struct {
     int joined_warm, joined_cold, bad_joins, extra_waits, probe_failures;
     double extra_wait_ms;
     int64_t t_wait0;
-    samples warm, cold_s;           /* join until the replica is built */
-    samples warm_text, cold_text;   /* join until the text is in hand */
+    samples warm, cold_s;         /* join until the replica is built */
+    samples warm_text, cold_text; /* join until the text is in hand */
     samples part[2][4]; /* warm/cold: connect+upgrade, hello to first welcome frame, read the
                            text, build the replica */
     ltimer tm;

@@ -20,6 +20,8 @@
 
 /* Grows *p (an array of elem-sized items, capacity *cap) to hold `need`. */
 int proto__grow(void **p, size_t *cap, size_t need, size_t elem);
+/* 0 when vv follows the wire's rules, else WEFT_PROTO_E_ORDER / _VALUE. */
+int proto__vv_check(const weft_vv *vv);
 
 /* The 15 columns, in snapshot order. */
 enum {
@@ -43,7 +45,6 @@ enum {
 
 /* Origin codes. */
 enum { O_NONE = 0, O_ADJ = 1, O_SAME = 2, O_OTHER = 3 };
-
 
 /* ---- origin codes (shared by both directions, so they agree) ---------- */
 
@@ -153,7 +154,6 @@ size_t proto__col_count(const proto__col *c);
 /* 0 when the column is used up; otherwise WEFT_PROTO_E_TRAILING (whole
  * values left over) or the error reading the rest gives. */
 int proto__col_done(const proto__col *c);
-
 
 /* ---- loading (snapcols.c) ------------------------------------------------ */
 

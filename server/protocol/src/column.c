@@ -1,6 +1,7 @@
 /* column.c — snapshot columns: canonical unsigned LEB128 varints in a byte
- * string (cols_int.h has the rules; the fast paths are inline there), and
- * the growable arrays every part of the codec uses. */
+ * string (cols_int.h has the rules; the fast paths are inline there), the
+ * growable arrays every part of the codec uses, and the version vector
+ * rules: what the WebAssembly engine needs besides snapcols.c. */
 #include <stdlib.h>
 
 #include "cols_int.h"
@@ -22,7 +23,6 @@ int proto__grow(void **p, size_t *cap, size_t need, size_t elem)
     *cap = ncap;
     return 0;
 }
-
 
 void proto__col_put_slow(weft_buf *b, uint32_t v, int *err)
 {
@@ -88,4 +88,18 @@ int proto__col_done(const proto__col *c)
     uint32_t v;
     int rc = proto__col_next(&rest, &v);
     return rc ? rc : WEFT_PROTO_E_TRAILING;
+}
+
+/* The rules of every version vector on the wire (vv.c decodes them; a
+ * snapshot's, inflated by JS, is checked here too): agents strictly
+ * increasing, never WEFT_NONE, no zero next_seq. */
+int proto__vv_check(const weft_vv *vv)
+{
+    for (size_t i = 0; i < vv->n; i++) {
+        if (vv->v[i].agent == WEFT_NONE || vv->v[i].next_seq == 0)
+            return WEFT_PROTO_E_VALUE;
+        if (i > 0 && vv->v[i].agent <= vv->v[i - 1].agent)
+            return WEFT_PROTO_E_ORDER;
+    }
+    return vv->n > UINT32_MAX ? WEFT_PROTO_E_VALUE : 0;
 }

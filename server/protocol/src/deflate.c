@@ -27,9 +27,8 @@ struct proto__deflater {
     struct libdeflate_compressor *c6, *c0; /* level 6; level 0 (stored), made when needed */
 };
 
-int proto__deflater_new(proto__deflater **out, size_t max_in)
+int proto__deflater_new(proto__deflater **out)
 {
-    (void)max_in;
     proto__deflater *d = calloc(1, sizeof *d);
     *out = NULL;
     if (!d || !(d->c6 = libdeflate_alloc_compressor(6))) {
@@ -97,7 +96,7 @@ int proto__inflate(proto__inflater *z, const uint8_t *in, size_t n, uint8_t *dst
         return WEFT_PROTO_E_INFLATE;
     /* Exactly `want` bytes, a complete stream, no bytes after it. More
      * data than `want` is INSUFFICIENT_SPACE: never written anywhere. */
-    enum libdeflate_result r = libdeflate_deflate_decompress_ex(
-        (struct libdeflate_decompressor *)z, in, n, dst, want, &used, &got);
+    enum libdeflate_result r = libdeflate_deflate_decompress_ex((struct libdeflate_decompressor *)z,
+                                                                in, n, dst, want, &used, &got);
     return r == LIBDEFLATE_SUCCESS && got == want && used == n ? 0 : WEFT_PROTO_E_INFLATE;
 }

@@ -17,6 +17,7 @@
 
 #include <msgpack.h>
 
+#include "cols_int.h" /* proto__grow, proto__vv_check: the msgpack-free helpers */
 #include "weft/protocol.h"
 
 /* Hard ceiling on max_depth (msgpack-c itself gives up at 32). */
@@ -51,9 +52,6 @@ void proto__w_bin(proto__writer *w, const void *p, size_t n);
 /* Finishes: on error empties out and returns the error. */
 int proto__writer_done(proto__writer *w);
 
-/* Growable array helper: ensures room for need elements. */
-int proto__grow(void **p, size_t *cap, size_t need, size_t elem);
-
 /* Shape checks on parsed objects (all return WEFT_PROTO_E_SHAPE on a
  * mismatch). */
 int proto__arr(const msgpack_object *o, uint32_t n, const msgpack_object **items);
@@ -71,7 +69,6 @@ static inline bool proto__is_nil(const msgpack_object *o)
 /* Version vectors: [[agent, next_seq] ...], agents strictly increasing,
  * next_seq > 0. */
 int proto__vv_decode(const msgpack_object *o, weft_vv *vv);
-int proto__vv_check(const weft_vv *vv);
 void proto__vv_encode(proto__writer *w, const weft_vv *vv);
 
 #endif

@@ -34,8 +34,6 @@
 typedef struct enc_state {
     weft_run *runs;
     size_t nruns, runs_cap;
-    uint32_t *agents;
-    size_t nagents;
     weft_buf c[C_COUNT]; /* the columns' varints */
     int err;             /* sticky, from col() */
     uint32_t *next;      /* per agent index: expected next seq */
@@ -54,21 +52,21 @@ static void col(enc_state *s, int c, uint32_t v)
  * wrong index. */
 static uint32_t agent_idx(enc_state *s, uint32_t a)
 {
-    size_t lo = 0, hi = s->nagents;
+    size_t lo = 0, hi = s->vv.n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (s->agents[mid] < a)
+        if (s->vv.v[mid].agent < a)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo == s->nagents || s->agents[lo] != a)
+    if (lo == s->vv.n || s->vv.v[lo].agent != a)
         s->err = WEFT_PROTO_E_VALUE;
     return (uint32_t)lo;
 }
 
 /* The runs, and the agents table: exactly the agents of the version
- * vector (sorted). Every agent a column names is one of them (a run's
+ * vector (sorted; agent_idx searches it). Every agent a column names is one of them (a run's
  * and its origins' chars, a delete's deleter and target, an apply span
  * are all applied ops), and each of them has applied ops, so it has an
  * apply span. Collecting the agents from the columns instead cost a sort
@@ -87,14 +85,8 @@ static int collect(enc_state *s, const weft_doc *doc)
     }
     if ((rc = weft_doc_version(doc, &s->vv)))
         return rc;
-    s->nagents = s->vv.n;
-    s->agents = malloc((s->nagents ? s->nagents : 1) * sizeof *s->agents);
-    s->next = calloc(s->nagents ? s->nagents : 1, sizeof *s->next);
-    if (!s->agents || !s->next)
-        return WEFT_PROTO_E_NOMEM;
-    for (size_t i = 0; i < s->nagents; i++)
-        s->agents[i] = s->vv.v[i].agent;
-    return 0;
+    s->next = calloc(s->vv.n ? s->vv.n : 1, sizeof *s->next);
+    return s->next ? 0 : WEFT_PROTO_E_NOMEM;
 }
 
 /* A byte per value, which most values need: col() then rarely grows. */
@@ -121,7 +113,7 @@ static int enc_runs(enc_state *s)
     }
     if (proto__grow((void **)&s->text.p, &s->text.cap, bytes ? bytes : 1, 1))
         return WEFT_PROTO_E_NOMEM;
-    memset(s->next, 0, (s->nagents ? s->nagents : 1) * sizeof *s->next);
+    memset(s->next, 0, (s->vv.n ? s->vv.n : 1) * sizeof *s->next);
     for (size_t i = 0; i < s->nruns; i++) {
         const weft_run *r = &s->runs[i];
         const weft_run *prev = i ? &s->runs[i - 1] : NULL;
@@ -157,7 +149,7 @@ static int enc_dels_spans(enc_state *s, const weft_doc *doc)
 {
     uint32_t prev_t = 0;
     size_t nd = weft_doc_delrec_count(doc), ns = weft_doc_span_count(doc);
-    memset(s->next, 0, (s->nagents ? s->nagents : 1) * sizeof *s->next);
+    memset(s->next, 0, (s->vv.n ? s->vv.n : 1) * sizeof *s->next);
     for (size_t i = 0; i < nd; i++) {
         weft_del d = weft_doc_delrec_get(doc, i);
         if (d.len > UINT32_MAX >> 1)
@@ -171,7 +163,7 @@ static int enc_dels_spans(enc_state *s, const weft_doc *doc)
         s->next[ai] = d.id.seq + d.len;
         prev_t = d.target.seq;
     }
-    memset(s->next, 0, (s->nagents ? s->nagents : 1) * sizeof *s->next);
+    memset(s->next, 0, (s->vv.n ? s->vv.n : 1) * sizeof *s->next);
     for (size_t i = 0; i < ns; i++) {
         weft_span sp = weft_doc_span_get(doc, i);
         uint32_t ai = agent_idx(s, sp.agent);
@@ -180,15 +172,14 @@ static int enc_dels_spans(enc_state *s, const weft_doc *doc)
         col(s, C_S_LEN, sp.len);
         s->next[ai] = sp.seq + sp.len;
     }
-    for (size_t i = 0; i < s->nagents; i++)
-        col(s, C_AGENTS, s->agents[i]);
+    for (size_t i = 0; i < s->vv.n; i++)
+        col(s, C_AGENTS, s->vv.v[i].agent);
     return s->err;
 }
 
 static void enc_free(enc_state *s)
 {
     free(s->runs);
-    free(s->agents);
     free(s->next);
     for (int i = 0; i < C_COUNT; i++)
         weft_buf_cleanup(&s->c[i]);
@@ -225,10 +216,7 @@ int weft_proto_snapshot_encode(const weft_doc *doc, uint32_t lsn, weft_buf *out)
     if ((rc = collect(&s, doc)) || (rc = reserve(&s, doc)) || (rc = enc_runs(&s)) ||
         (rc = enc_dels_spans(&s, doc)))
         goto done;
-    size_t max_in = s.text.n;
-    for (int i = 0; i < C_COUNT; i++)
-        max_in = s.c[i].n > max_in ? s.c[i].n : max_in;
-    if ((rc = proto__deflater_new(&s.zs, max_in)))
+    if ((rc = proto__deflater_new(&s.zs)))
         goto done;
 
     proto__writer_init(&w, out);

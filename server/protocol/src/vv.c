@@ -1,5 +1,6 @@
 /* vv.c — version vectors on the wire: [[agent, next_seq] ...], sorted by
- * agent (strictly increasing), no zero next_seq, agent never WEFT_NONE. */
+ * agent (strictly increasing), no zero next_seq, agent never WEFT_NONE
+ * (proto__vv_check, in column.c so the wasm engine has it too). */
 #include "proto_int.h"
 
 int proto__vv_decode(const msgpack_object *o, weft_vv *vv)
@@ -26,17 +27,6 @@ int proto__vv_decode(const msgpack_object *o, weft_vv *vv)
         vv->n = i + 1;
     }
     return 0;
-}
-
-int proto__vv_check(const weft_vv *vv)
-{
-    for (size_t i = 0; i < vv->n; i++) {
-        if (vv->v[i].agent == WEFT_NONE || vv->v[i].next_seq == 0)
-            return WEFT_PROTO_E_VALUE;
-        if (i > 0 && vv->v[i].agent <= vv->v[i - 1].agent)
-            return WEFT_PROTO_E_ORDER;
-    }
-    return vv->n > UINT32_MAX ? WEFT_PROTO_E_VALUE : 0;
 }
 
 void proto__vv_encode(proto__writer *w, const weft_vv *vv)
